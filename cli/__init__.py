@@ -1,0 +1,1 @@
+"""The ``igae`` command line (installed as ``igae_robot.cli``)."""

@@ -1,0 +1,1 @@
+"""Commands of the machine side: encode, export, check, machines (issue 3)."""

@@ -1,0 +1,1 @@
+"""Commands of the learning side: train, eval, demo, presets."""

@@ -1,0 +1,1 @@
+"""Writers and readers for machines (installed as ``igae_robot.exporters``).  Never imports torch."""

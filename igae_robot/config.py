@@ -1,0 +1,177 @@
+"""One readable config tree: defaults in dataclasses, presets in TOML, ``--set a.b=value`` overrides.
+
+The whole config is saved in every checkpoint, so a checkpoint alone rebuilds its model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["ModelConfig", "TrainConfig", "DataConfig", "Config", "load_preset", "preset_names", "apply_overrides"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    decoder: str = "gesture"  # "points": independent markers (static); "gesture": velocities integrated from a start
+    steps: int = 25  # markers (points) or steps (gesture) per glyph
+    encoder: str = "mlp"  # "mlp" or "conv"
+    hidden: tuple[int, ...] = (600, 500, 400, 300)  # MLP widths (or the conv encoder's dense widths)
+    channels: tuple[int, ...] = (32, 64)  # conv encoder channels (stride-2 3x3 convs)
+    activation: str = "sigmoid"  # "sigmoid" (article), "relu", "gelu"
+    norm: bool = False  # LayerNorm after each hidden layer
+    image_size: int = 28  # canvas is image_size x image_size
+    step_size_px: float = 3.0  # largest move per step, in pixels (velocity = tanh * step_size_px / image_size)
+    start: tuple[float, float] | None = (0.1, 0.5)  # fixed pen start (x, y); None = predicted per glyph
+    intensity: bool = True  # predict ink per step; False = every marker at full ink (static preset)
+    var_coef: float = 0.01  # marker variance = pressure * var_coef + var_eps (canvas units²)
+    var_eps: float = 1e-4
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3  # Adam
+    weight_decay: float = 0.0
+    lr_schedule: str = "constant"  # "constant" or "cosine" (to 0 over all epochs)
+    seed: int = 0
+    val_fraction: float = 0.1  # held out of the training split for per-epoch validation
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1"...
+    dt_s: float = 0.05  # seconds per gesture step at nominal playback speed (exported timing)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "digits"  # digits (embedded), mnist, emnist-<split>, kmnist, fashion, npz, folder
+    dir: str = ""  # folder holding the dataset files (not needed for "digits")
+    limit: int = 0  # use at most this many training images (0 = all)
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: str = "custom"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        try:
+            return Config(
+                preset=d.get("preset", "custom"),
+                model=_build(ModelConfig, d.get("model", {}), "model"),
+                train=_build(TrainConfig, d.get("train", {}), "train"),
+                data=_build(DataConfig, d.get("data", {}), "data"),
+            )
+        except TypeError as exc:
+            raise ConfigError(f"bad config: {exc}") from None
+
+
+_SECTIONS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
+
+
+def _build(cls, values: dict[str, Any], section: str):
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) {sorted(unknown)} in [{section}]; known: {', '.join(sorted(known))}")
+    default = cls()
+    return cls(**{k: _coerce(v, getattr(default, k), f"{section}.{k}") for k, v in values.items()})
+
+
+def _coerce(value: Any, default: Any, key: str) -> Any:
+    """Convert ``value`` to the type of ``default`` (the field's default), or fail naming the key."""
+    if isinstance(value, list):
+        value = tuple(value)
+    if value is None or default is None:
+        # Optional fields (start) accept None or a pair.
+        return None if value in (None, "none", "None") else tuple(float(v) for v in value)
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            value = tuple(v for v in value.strip("()[] ").split(",") if v.strip())
+        if not isinstance(value, tuple):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        elem = type(default[0]) if default else int
+        try:
+            return tuple(elem(v) for v in value)
+        except ValueError:
+            raise ConfigError(f"{key} must be a list of {elem.__name__}, got {value!r}") from None
+    try:
+        if isinstance(default, int) and isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be {type(default).__name__}, got {value!r}") from None
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("igae_robot.presets").iterdir() if p.name.endswith(".toml"))
+
+
+def load_preset(name: str) -> Config:
+    """A named preset (``static``, ``dynamic``, ``igae``...) or a path to a TOML file of the same form."""
+    path = Path(name)
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such preset file")
+        text = path.read_text()
+        preset = path.stem
+    else:
+        names = preset_names()
+        if name not in names:
+            raise ConfigError(f"unknown preset {name!r}; known: {', '.join(names)}")
+        text = resources.files("igae_robot.presets").joinpath(f"{name}.toml").read_text()
+        preset = name
+    try:
+        tree = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"preset {name}: invalid TOML ({exc})") from None
+    unknown = set(tree) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"preset {name}: unknown section(s) {sorted(unknown)}; known: {', '.join(_SECTIONS)}")
+    return Config.from_dict({"preset": preset, **tree})
+
+
+def apply_overrides(config: Config, overrides: list[str] | dict[str, Any]) -> Config:
+    """Apply ``section.key=value`` overrides, type-checked against the field's default."""
+    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
+    tree = config.to_dict()
+    for dotted, value in items:
+        section, _, key = dotted.partition(".")
+        if section not in _SECTIONS or not key:
+            raise ConfigError(f"override {dotted!r} must look like section.key with section in {', '.join(_SECTIONS)}")
+        known = {f.name for f in dataclasses.fields(_SECTIONS[section])}
+        if key not in known:
+            raise ConfigError(f"unknown key {dotted!r}; known in [{section}]: {', '.join(sorted(known))}")
+        tree[section][key] = _parse_literal(value) if isinstance(value, str) else value
+    return Config.from_dict(tree)
+
+
+def _split(item: str) -> tuple[str, str]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like section.key=value")
+    key, _, value = item.partition("=")
+    return key.strip(), value.strip()
+
+
+def _parse_literal(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # bare word, e.g. model.activation=relu

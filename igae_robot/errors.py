@@ -1,0 +1,41 @@
+"""Domain errors.  The library raises these; only the CLI turns them into exit codes.
+
+Every message names the thing that is wrong (a file, a value, a key) and what was expected,
+so a user can fix the input without reading a traceback.  Bugs are *not* IgaeErrors and keep
+their traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IgaeError",
+    "ConfigError",
+    "DataError",
+    "CheckpointError",
+    "TrainingDiverged",
+    "GestureError",
+]
+
+
+class IgaeError(Exception):
+    """Base class of every error a user can cause and fix."""
+
+
+class ConfigError(IgaeError):
+    """Unknown preset, unknown or mistyped config key, bad option value."""
+
+
+class DataError(IgaeError):
+    """A data file or folder is missing, truncated, corrupt or of the wrong kind."""
+
+
+class CheckpointError(IgaeError):
+    """A checkpoint cannot be read or does not describe a model we can rebuild."""
+
+
+class TrainingDiverged(IgaeError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+class GestureError(IgaeError):
+    """A gesture has the wrong shape, NaN/inf values, or a gestures file is unreadable."""

@@ -1,0 +1,110 @@
+"""The inverse-graphics autoencoder: an ordinary encoder, a gesture head, and the marker renderer.
+
+    image (B,1,H,W) --encoder--> features --head--> GestureTensors --render--> canvas (B,1,H,W)
+
+The decoder has no weights: it *is* the drawing program, so what the encoder outputs can be played
+back on a machine.
+"""
+
+from __future__ import annotations
+
+
+import torch
+from torch import Tensor, nn
+
+from .config import ModelConfig
+from .errors import ConfigError
+from .gesture_tensors import GestureTensors
+from .render import MarkerRenderer, marker_variance
+
+__all__ = ["GestureAutoencoder", "build_model"]
+
+_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+
+
+def _activation(name: str) -> nn.Module:
+    if name not in _ACTIVATIONS:
+        raise ConfigError(f"unknown activation {name!r}; known: {', '.join(sorted(_ACTIVATIONS))}")
+    return _ACTIVATIONS[name]()
+
+
+def _mlp(sizes: list[int], activation: str, norm: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if norm:
+            layers.append(nn.LayerNorm(fan_out))
+        layers.append(_activation(activation))
+    return nn.Sequential(*layers)
+
+
+def _encoder(cfg: ModelConfig) -> tuple[nn.Module, int]:
+    """The encoder and the width of the features it returns."""
+    pixels = cfg.image_size * cfg.image_size
+    if cfg.encoder == "mlp":
+        return nn.Sequential(nn.Flatten(), _mlp([pixels, *cfg.hidden], cfg.activation, cfg.norm)), cfg.hidden[-1]
+    if cfg.encoder == "conv":
+        convs: list[nn.Module] = []
+        c_in, side = 1, cfg.image_size
+        for c_out in cfg.channels:
+            convs += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), _activation(cfg.activation)]
+            c_in, side = c_out, (side + 1) // 2
+        dense = _mlp([c_in * side * side, *cfg.hidden], cfg.activation, cfg.norm)
+        return nn.Sequential(*convs, nn.Flatten(), dense), cfg.hidden[-1]
+    raise ConfigError(f"unknown encoder {cfg.encoder!r}; known: conv, mlp")
+
+
+class GestureAutoencoder(nn.Module):
+    """Encoder + gesture head + differentiable renderer, configured by a :class:`ModelConfig`."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.decoder not in ("points", "gesture"):
+            raise ConfigError(f"unknown decoder {cfg.decoder!r}; known: gesture, points")
+        if cfg.steps < 1 or not cfg.hidden:
+            raise ConfigError(f"model needs steps >= 1 and at least one hidden layer, got {cfg.steps}, {cfg.hidden}")
+        self.cfg = cfg
+        self.encoder, width = _encoder(cfg)
+        # Per step: x/y (points) or dx/dy (gesture), pressure, and intensity when predicted.
+        self.per_step = 3 + int(cfg.intensity)
+        self.predict_start = cfg.decoder == "gesture" and cfg.start is None
+        self.head = nn.Linear(width, cfg.steps * self.per_step + 2 * self.predict_start)
+        self.renderer = MarkerRenderer((cfg.image_size, cfg.image_size), cfg.var_coef, cfg.var_eps)
+        if cfg.decoder == "gesture" and cfg.start is not None:
+            self.register_buffer("fixed_start", torch.tensor(cfg.start, dtype=torch.float32), persistent=False)
+
+    def encode(self, images: Tensor) -> GestureTensors:
+        """images (B,1,S,S) in [0,1] -> gestures in canvas units."""
+        cfg = self.cfg
+        out = self.head(self.encoder(images))
+        b = out.shape[0]
+        steps = out[:, : cfg.steps * self.per_step].reshape(b, cfg.steps, self.per_step)  # (B,T,per_step)
+        pressure = torch.sigmoid(steps[..., 2])
+        intensity = torch.sigmoid(steps[..., 3]) if cfg.intensity else torch.ones_like(pressure)
+        if cfg.decoder == "points":
+            return GestureTensors.from_positions(torch.sigmoid(steps[..., :2]), pressure, intensity)
+        velocity = torch.tanh(steps[..., :2]) * (cfg.step_size_px / cfg.image_size)
+        if self.predict_start:
+            start = torch.sigmoid(out[:, -2:])
+        else:
+            start = self.fixed_start.to(out.dtype).expand(b, 2)
+        return GestureTensors(start, velocity, pressure, intensity)
+
+    def forward(self, images: Tensor) -> tuple[Tensor, GestureTensors]:
+        """Returns (reconstruction (B,1,S,S), gesture)."""
+        gesture = self.encode(images)
+        return self.renderer(gesture, check=False), gesture
+
+    def variance(self, gesture: GestureTensors) -> Tensor:
+        """(B,T) marker variance the renderer uses for ``gesture``."""
+        return marker_variance(gesture.pressure, self.cfg.var_coef, self.cfg.var_eps)
+
+
+def build_model(cfg: ModelConfig) -> GestureAutoencoder:
+    return GestureAutoencoder(cfg)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+

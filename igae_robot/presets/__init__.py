@@ -1,0 +1,1 @@
+"""Named presets (TOML).  ``igae train --preset NAME``; see ``igae presets``."""
