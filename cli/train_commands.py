@@ -1,1 +1,163 @@
 """Commands of the learning side: train, eval, demo, presets."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .app import app, console, out, user_errors
+
+DATA_HELP = "digits (embedded), mnist, fashion, kmnist, emnist-<split>, npz, folder"
+
+
+def _metrics_table(title: str, rows: dict[str, dict[str, float]]):
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("split")
+    for name in ("pixel accuracy", "MSE", "IoU", "images"):
+        table.add_column(name, justify="right")
+    for split, m in rows.items():
+        table.add_row(split, f"{100 * m['pixel_accuracy']:.2f}%", f"{m['mse']:.5f}", f"{m['iou']:.4f}", str(m["images"]))
+    return table
+
+
+def _epoch_logger(epochs: int):
+    def log(row: dict) -> None:
+        console.print(
+            f"epoch {row['epoch']:>3}/{epochs}  train MSE {row['train_mse']:.5f}  val MSE {row['val_mse']:.5f}  "
+            f"val pixel acc {100 * row['val_pixel_accuracy']:.2f}%  val IoU {row['val_iou']:.3f}  {row['seconds']:.1f}s",
+            highlight=False,
+        )
+
+    return log
+
+
+def run_training(config, out_dir: Path, resume: bool, progress: bool = True) -> dict:
+    """Train, evaluate on the test split, write pictures and summary.json; returns the summary."""
+    from igae_robot.data import load_dataset
+    from igae_robot.evaluation import evaluate_checkpoint, write_pictures
+    from igae_robot.train import resolve_device, train
+
+    tic = time.perf_counter()
+    ckpt = train(config, out_dir, resume=resume, on_epoch=_epoch_logger(config.train.epochs), progress=progress)
+    wall = time.perf_counter() - tic
+    device = resolve_device(config.train.device)
+    train_data = load_dataset(config.data.name, config.data.dir, "train")
+    if config.data.limit:
+        train_data = train_data.subset(range(min(config.data.limit, len(train_data))))
+    test_data = load_dataset(config.data.name, config.data.dir, "test")
+    rows = {"train": evaluate_checkpoint(ckpt, train_data, device), "test": evaluate_checkpoint(ckpt, test_data, device)}
+    pictures = write_pictures(ckpt, test_data, out_dir)
+    summary = {
+        "preset": config.preset,
+        "data": config.data.name,
+        "epochs": config.train.epochs,
+        "device": str(device),
+        "train_wall_s": round(wall, 1),
+        "metrics": rows,
+        "pictures": [str(p) for p in pictures],
+        "checkpoint": str(out_dir / "checkpoint.pt"),
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    out.print(_metrics_table(f"{config.preset} on {config.data.name}, {config.train.epochs} epochs, {wall:.0f} s on {device}", rows))
+    console.print(f"checkpoint: {out_dir / 'checkpoint.pt'}\npictures:   {', '.join(str(p) for p in pictures)}", highlight=False)
+    return summary
+
+
+@app.command()
+@user_errors
+def train(
+    preset: str = typer.Option("igae", help="named preset (see `igae presets`) or a .toml file"),
+    data: str = typer.Option("digits", help=DATA_HELP),
+    data_dir: str = typer.Option("", help="folder holding the data set's files"),
+    out_dir: Path = typer.Option(Path("runs/latest"), "--out", help="run folder: checkpoint.pt, pictures, summary.json"),
+    epochs: Optional[int] = typer.Option(None, help="override the preset's epochs"),
+    limit: int = typer.Option(0, help="train on at most this many images (0 = all)"),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N"),
+    seed: Optional[int] = typer.Option(None, help="override train.seed"),
+    resume: bool = typer.Option(False, help="continue from OUT/checkpoint.pt"),
+    set_: list[str] = typer.Option([], "--set", help="override any config key, e.g. --set train.lr=3e-4"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
+):
+    """Train a gesture autoencoder, then report metrics on train and test and draw pictures."""
+    from igae_robot.config import apply_overrides, load_preset
+
+    overrides = [f"data.name={data}", f"data.dir={json.dumps(data_dir)}", f"data.limit={limit}", f"train.device={json.dumps(device)}"]
+    if epochs is not None:
+        overrides.append(f"train.epochs={epochs}")
+    if seed is not None:
+        overrides.append(f"train.seed={seed}")
+    config = apply_overrides(load_preset(preset), overrides + list(set_))
+    run_training(config, out_dir, resume, progress)
+
+
+@app.command("eval")
+@user_errors
+def eval_(
+    checkpoint: Path = typer.Argument(..., help="checkpoint.pt (or its run folder)"),
+    data: str = typer.Option("digits", help=DATA_HELP),
+    data_dir: str = typer.Option("", help="folder holding the data set's files"),
+    split: str = typer.Option("test", help="train or test"),
+    limit: int = typer.Option(0, help="evaluate at most this many images (0 = all)"),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N"),
+    as_json: bool = typer.Option(False, "--json", help="print metrics as JSON"),
+    pictures: Optional[Path] = typer.Option(None, help="write reconstruction / gesture / curve PNGs here"),
+):
+    """Metrics of a trained model: pixel accuracy (|error| < 0.5), MSE, IoU of binarised images."""
+    from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.data import load_dataset
+    from igae_robot.evaluation import evaluate_checkpoint, write_pictures
+    from igae_robot.train import resolve_device
+
+    ckpt = load_checkpoint(checkpoint)
+    glyphs = load_dataset(data, data_dir, split)
+    if limit:
+        glyphs = glyphs.subset(range(min(limit, len(glyphs))))
+    metrics = evaluate_checkpoint(ckpt, glyphs, resolve_device(device))
+    written = write_pictures(ckpt, glyphs, pictures) if pictures else []
+    if as_json:
+        out.print_json(json.dumps({"checkpoint": str(checkpoint), "data": data, "split": split, **metrics}))
+    else:
+        out.print(_metrics_table(f"{checkpoint} on {data}", {split: metrics}))
+        for p in written:
+            console.print(f"wrote {p}", highlight=False)
+
+
+@app.command()
+@user_errors
+def presets():
+    """List the named model presets."""
+    from rich.table import Table
+
+    from igae_robot.config import load_preset, preset_names
+
+    table = Table(title="presets")
+    for col in ("name", "decoder", "steps", "encoder", "hidden", "activation", "start", "epochs"):
+        table.add_column(col)
+    for name in preset_names():
+        c = load_preset(name)
+        m = c.model
+        table.add_row(name, m.decoder, str(m.steps), m.encoder, "-".join(map(str, m.hidden)), m.activation,
+                      "predicted" if m.start is None else str(m.start), str(c.train.epochs))
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def demo(
+    out_dir: Path = typer.Option(Path("runs/demo"), "--out", help="where to write the run"),
+    epochs: int = typer.Option(30, help="training epochs on the embedded digits"),
+    preset: str = typer.Option("igae", help="model preset"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
+):
+    """Train briefly on scikit-learn's embedded digits (no download) and draw what was learned."""
+    from igae_robot.config import apply_overrides, load_preset
+
+    config = apply_overrides(load_preset(preset), [f"train.epochs={epochs}", "data.name=digits", 'data.dir=""', "data.limit=0"])
+    console.print(f"[bold]igae demo[/]: training preset {preset!r} on the embedded digits for {epochs} epochs", highlight=False)
+    run_training(config, out_dir, resume=False, progress=progress)

@@ -86,16 +86,18 @@ def _build(cls, values: dict[str, Any], section: str):
     if unknown:
         raise ConfigError(f"unknown key(s) {sorted(unknown)} in [{section}]; known: {', '.join(sorted(known))}")
     default = cls()
-    return cls(**{k: _coerce(v, getattr(default, k), f"{section}.{k}") for k, v in values.items()})
+    return cls(**{k: _coerce(v, getattr(default, k), f"{section}.{k}", "None" in str(known[k].type)) for k, v in values.items()})
 
 
-def _coerce(value: Any, default: Any, key: str) -> Any:
-    """Convert ``value`` to the type of ``default`` (the field's default), or fail naming the key."""
+def _coerce(value: Any, default: Any, key: str, optional: bool = False) -> Any:
+    """Convert ``value`` to the type of ``default`` (the field's default), or fail naming the key.
+
+    Optional fields (e.g. model.start) also take "none" -- TOML has no null.
+    """
     if isinstance(value, list):
         value = tuple(value)
-    if value is None or default is None:
-        # Optional fields (start) accept None or a pair.
-        return None if value in (None, "none", "None") else tuple(float(v) for v in value)
+    if optional and (value is None or (isinstance(value, str) and value.lower() == "none")):
+        return None
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value

@@ -1,0 +1,158 @@
+"""The training loop: one function, top to bottom.
+
+Reproducible: the model is initialised from ``train.seed`` and every epoch's shuffle from
+(seed, epoch), so ``--resume`` after an interruption reaches the same weights as one run.
+A checkpoint is written (atomically) after every epoch; a NaN/inf loss stops the run and
+leaves the last good checkpoint in place.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .config import Config
+from .data import GlyphSet, load_dataset
+from .errors import ConfigError, TrainingDiverged
+from .metrics import evaluate
+from .model import build_model
+
+__all__ = ["train", "resolve_device", "split_train_val"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for, but this machine has no CUDA GPU (use --device cpu or auto)")
+    return device
+
+
+def split_train_val(data: GlyphSet, val_fraction: float, seed: int) -> tuple[GlyphSet, GlyphSet]:
+    """A fixed random split of the training images (the test split is never touched in training)."""
+    n_val = int(round(len(data) * val_fraction))
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    return data.subset(perm[n_val:]), data.subset(perm[:n_val])
+
+
+def _lr_factor(schedule: str, epochs: int) -> Callable[[int], float]:
+    if schedule == "constant":
+        return lambda epoch: 1.0
+    if schedule == "cosine":
+        return lambda epoch: 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+    raise ConfigError(f"unknown lr_schedule {schedule!r}; known: constant, cosine")
+
+
+def train(
+    config: Config,
+    out_dir: str | Path,
+    resume: bool = False,
+    data: GlyphSet | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    progress: bool = True,
+) -> Checkpoint:
+    """Train a gesture autoencoder; writes ``out_dir/checkpoint.pt`` after every epoch.
+
+    data: training images (default: loaded from ``config.data``); a fraction is held out for validation.
+    on_epoch: called with each epoch's metrics row (for logging).
+    """
+    cfg = config.train
+    out_dir = Path(out_dir)
+    ckpt_path = out_dir / "checkpoint.pt"
+    device = resolve_device(cfg.device)
+
+    if data is None:
+        data = load_dataset(config.data.name, config.data.dir, "train")
+    if config.data.limit:
+        data = data.subset(torch.arange(min(config.data.limit, len(data))))
+    train_set, val_set = split_train_val(data, cfg.val_fraction, cfg.seed)
+    train_x = train_set.images.to(device)
+    val_x = val_set.images.to(device)
+    if len(train_x) == 0:
+        raise ConfigError("no training images left after the validation split; lower train.val_fraction")
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(config.model).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(cfg.lr_schedule, cfg.epochs))
+    history: list[dict] = []
+    start_epoch = 0
+
+    if resume and ckpt_path.is_file():
+        previous = load_checkpoint(ckpt_path, map_location=device)
+        if previous.config.model != config.model:
+            raise ConfigError(f"{ckpt_path}: --resume with a different model config; use another --out")
+        model.load_state_dict(previous.model.state_dict())
+        optimizer.load_state_dict(previous.optimizer_state)
+        scheduler.load_state_dict(previous.scheduler_state)
+        history, start_epoch = previous.history, previous.epoch
+
+    steps_per_epoch = math.ceil(len(train_x) / cfg.batch_size)
+    bar = _progress(progress)
+    with bar:
+        task = bar.add_task("train", total=(cfg.epochs - start_epoch) * steps_per_epoch, loss=float("nan"))
+        for epoch in range(start_epoch, cfg.epochs):
+            model.train()
+            tic = time.perf_counter()
+            perm = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
+            loss_sum = 0.0
+            for step in range(steps_per_epoch):
+                x = train_x[perm[step * cfg.batch_size : (step + 1) * cfg.batch_size].to(device)]
+                recon, _ = model(x)
+                loss = F.mse_loss(recon, x)
+                loss_value = loss.item()
+                if not math.isfinite(loss_value):
+                    kept = f"the last good checkpoint {ckpt_path} (epoch {epoch}) was kept" if epoch else "no checkpoint was written"
+                    raise TrainingDiverged(
+                        f"loss became {loss_value} at epoch {epoch + 1}, batch {step + 1}; {kept}. "
+                        f"Try a lower learning rate (--set train.lr=...)"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss_value * len(x)
+                bar.update(task, advance=1, loss=loss_value, description=f"epoch {epoch + 1}/{cfg.epochs}")
+            scheduler.step()
+            row = {
+                "epoch": epoch + 1,
+                "train_mse": loss_sum / len(train_x),
+                **{f"val_{k}": v for k, v in evaluate(model, val_x, device=device).items()},
+                "seconds": time.perf_counter() - tic,
+                "lr": optimizer.param_groups[0]["lr"],
+            }
+            history.append(row)
+            save_checkpoint(
+                ckpt_path,
+                Checkpoint(model, config, epoch + 1, history, optimizer.state_dict(), scheduler.state_dict()),
+            )
+            if on_epoch:
+                on_epoch(row)
+    model.eval()
+    return Checkpoint(model, config, cfg.epochs, history, optimizer.state_dict(), scheduler.state_dict(), ckpt_path)
+
+
+def _progress(enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
+    )
+
+

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from igae_robot.config import Config, apply_overrides, load_preset, preset_names
+from igae_robot.errors import ConfigError
+
+
+def test_article_presets_are_exactly_the_article():
+    static, dynamic = load_preset("static").model, load_preset("dynamic").model
+    assert (static.decoder, static.steps, static.hidden, static.activation, static.intensity) == (
+        "points", 10, (300, 200), "sigmoid", False)
+    assert (static.var_coef, static.var_eps) == (0.01, 1e-4)
+    assert (dynamic.decoder, dynamic.steps, dynamic.hidden, dynamic.activation) == (
+        "gesture", 25, (600, 500, 400, 300), "sigmoid")
+    assert (dynamic.step_size_px, dynamic.start, dynamic.image_size) == (3.0, (0.1, 0.5), 28)
+    assert load_preset("static").train.epochs == 10 and load_preset("dynamic").train.epochs == 50
+
+
+def test_every_preset_loads_and_round_trips():
+    for name in preset_names():
+        config = load_preset(name)
+        assert Config.from_dict(config.to_dict()) == config
+
+
+def test_overrides_are_type_checked():
+    config = apply_overrides(load_preset("dynamic"), ["train.lr=3e-4", "model.hidden=[64, 32]", "model.start=none",
+                                                     "model.activation=relu", "model.norm=true"])
+    assert config.train.lr == 3e-4 and config.model.hidden == (64, 32) and config.model.start is None
+    assert config.model.activation == "relu" and config.model.norm is True
+    with pytest.raises(ConfigError, match="train.epochs must be int"):
+        apply_overrides(config, ["train.epochs=ten"])
+    with pytest.raises(ConfigError, match="unknown key 'train.learning_rate'.*lr"):
+        apply_overrides(config, ["train.learning_rate=1"])
+    with pytest.raises(ConfigError, match="section.key=value"):
+        apply_overrides(config, ["train.lr"])
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown preset 'nope'; known: .*dynamic.*static"):
+        load_preset("nope")
+
+
+def test_preset_file(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('[model]\nsteps = 7\n[train]\nepochs = 2\n')
+    config = load_preset(str(path))
+    assert config.preset == "mine" and config.model.steps == 7
+    path.write_text('[modle]\nsteps = 7\n')
+    with pytest.raises(ConfigError, match="unknown section"):
+        load_preset(str(path))
