@@ -1,1 +1,212 @@
-"""Commands of the machine side: encode, export, check, machines (issue 3)."""
+"""Commands of the machine side: encode, export, check, machines.
+
+    igae encode runs/mnist-dyn/checkpoint.pt digits/*.png -o gestures.npz
+    igae export gestures.npz --format gcode --machine grbl-servo --page A4 -o sheet.gcode
+    igae check sheet.gcode --against gestures.npz
+    igae machines
+
+``export``, ``machines`` and reading files never load torch; ``encode`` and ``check`` do, inside
+the command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .app import EXIT_CHECK_FAILED, app, console, out, user_errors
+
+DEFAULT_MACHINE = {"gcode": "grbl-servo", "waypoints": "arm-table", "urscript": "ur-table"}
+
+
+def _parse_indices(text: str, count: int) -> list[int]:
+    """``"0:100"`` (a slice), ``"3,5,8"`` or ``"7"`` -> indices below count."""
+    from igae_robot.errors import DataError
+
+    try:
+        if ":" in text:
+            parts = [int(p) if p else None for p in text.split(":")]
+            picked = list(range(count))[slice(*parts)]
+        else:
+            picked = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise DataError(f"cannot read --indices {text!r}; expected START:STOP, a list like 3,5,8, or one index") from None
+    bad = [i for i in picked if not 0 <= i < count]
+    if bad or not picked:
+        raise DataError(f"--indices {text!r} selects {bad or 'nothing'}; the data set has {count} images")
+    return picked
+
+
+@app.command()
+@user_errors
+def encode(
+    checkpoint: Path = typer.Argument(..., help="checkpoint.pt (or its run folder)"),
+    images: Optional[List[Path]] = typer.Argument(None, help="image files to encode (any size; ink is detected)"),
+    output: Path = typer.Option(..., "-o", "--output", help="gestures file to write (.npz)"),
+    data: Optional[str] = typer.Option(None, help="encode a data set instead of files: mnist, digits, ..."),
+    data_dir: str = typer.Option("", help="folder holding the data set's files (default: the one the model was trained on)"),
+    split: str = typer.Option("test", help="data set split: train or test"),
+    indices: str = typer.Option("0:100", help="which data set images: START:STOP, 3,5,8 or one index"),
+    invert: Optional[bool] = typer.Option(None, "--invert/--no-invert", help="image files are dark ink on light paper (default: detect)"),
+) -> None:
+    """Encode images with a trained model into gestures (.npz), ready for `igae export`."""
+    import numpy as np
+    import torch
+
+    from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.errors import DataError
+    from igae_robot.gesture import save_gestures
+
+    if bool(images) == bool(data):
+        raise DataError("give either image files or --data (not both, not neither)")
+    ckpt = load_checkpoint(checkpoint)
+    cfg = ckpt.config
+    if data:
+        from igae_robot.data import load_dataset
+
+        glyphs = load_dataset(data, data_dir or cfg.data.dir, split)
+        picked = _parse_indices(indices, len(glyphs))
+        x, labels = glyphs.images[picked], glyphs.labels[picked]
+    else:
+        from igae_robot.images import read_image, to_glyph
+
+        size = cfg.model.image_size
+        x = torch.from_numpy(np.stack([to_glyph(read_image(p), invert, size=size, box=round(size * 20 / 28))[0] for p in images]))[:, None]
+        labels = torch.full((len(images),), -1, dtype=torch.int64)
+    with torch.no_grad():
+        gt = ckpt.model.encode(x.float())
+        gestures = gt.to_gestures(variance=ckpt.model.variance(gt), dt_s=cfg.train.dt_s, labels=labels)
+    meta = {"image_size": cfg.model.image_size, "var_coef": cfg.model.var_coef, "var_eps": cfg.model.var_eps}
+    save_gestures(output, gestures, meta)
+    console.print(f"encoded {len(gestures)} glyphs ({len(gestures[0])} steps each) -> {output}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+@user_errors
+def export(
+    gestures_file: Path = typer.Argument(..., help="gestures .npz written by `igae encode`"),
+    output: Path = typer.Option(..., "-o", "--output", help="file to write (all or nothing)"),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help="svg, gcode, waypoints (.json/.csv), urscript; default: from -o"),
+    machine: Optional[str] = typer.Option(None, "--machine", "-m", help="profile name (see `igae machines`) or a .toml file"),
+    page: str = typer.Option("A4", help="A3, A4, A5, Letter, or WIDTHxHEIGHT like 200x150mm"),
+    landscape: bool = typer.Option(False, "--landscape/--portrait", help="page orientation"),
+    margin: str = typer.Option("10mm", help="margin on every side"),
+    layout: str = typer.Option("grid", help="glyph layout (grid: rows of square cells)"),
+    cols: int = typer.Option(0, help="grid columns (0: largest cells)"),
+    cell: str = typer.Option("0", help="grid cell side, e.g. 20mm (0: largest that fits)"),
+    spacing: str = typer.Option("5mm", help="gap between cells"),
+    frame: str = typer.Option("fit", help="fit: every drawing fits its cell; canvas: the model's canvas fills the cell"),
+    threshold: float = typer.Option(0.5, help="pen down where intensity >= threshold"),
+    release: Optional[float] = typer.Option(None, help="pen up again below this intensity (default threshold - 0.15)"),
+    simplify: str = typer.Option("0", help="simplification tolerance, e.g. 0.05mm (0: keep every step)"),
+    merge: str = typer.Option("0.05mm", help="join strokes whose ends are this close (0: never)"),
+    order: bool = typer.Option(True, "--order/--no-order", help="reorder strokes to cut pen-up travel"),
+    clip: bool = typer.Option(False, "--clip", help="cut strokes at the page margins instead of refusing them"),
+    layers: str = typer.Option("row", help="SVG layers: row, glyph, pen (by pressure), one"),
+    pens: int = typer.Option(3, help="SVG --layers pen: number of pen widths"),
+    home: bool = typer.Option(False, "--home", help="G-code: home the machine first ($H / G28)"),
+    return_origin: bool = typer.Option(True, "--return/--no-return", help="G-code: go back to X0 Y0 at the end"),
+) -> None:
+    """Lay gestures out on a page and write them for a machine: SVG, G-code, arm waypoints, URScript."""
+    from igae_robot.errors import PageError
+    from igae_robot.exporters import export_file, format_for
+    from igae_robot.gesture import load_gestures
+    from igae_robot.machine import load_machine
+    from igae_robot.page import Page
+    from igae_robot.sheet import SheetOptions, plan_sheet, plot_stats
+    from igae_robot.units import to_mm
+
+    writer = format_for(format, output)
+    family = "waypoints" if writer.startswith("waypoints") else writer
+    if layout != "grid":
+        raise PageError(f"unknown layout {layout!r}; known: grid")
+    profile = None
+    if family != "svg" or machine:
+        profile = load_machine(machine or DEFAULT_MACHINE[family])
+    gestures = load_gestures(gestures_file)
+    options = SheetOptions(
+        threshold=threshold, release=release, frame=frame, cols=cols, cell_mm=to_mm(cell), spacing_mm=to_mm(spacing),
+        simplify_mm=to_mm(simplify), merge_mm=to_mm(merge), order=order, clip=clip,
+    )
+    sheet = plan_sheet(gestures, Page.from_spec(page, landscape, margin), options)
+    extra = {"svg": {"layers": layers, "pens": pens}, "gcode": {"home": home, "return_to_origin": return_origin}}.get(family, {})
+    export_file(sheet, output, writer, profile, **extra)
+    stats = plot_stats(sheet, profile)
+    target = f" for {profile.name}" if profile else ""
+    console.print(f"wrote {output} ({writer}{target}, {len(gestures)} glyphs on {sheet.page.describe()})", highlight=False, soft_wrap=True)
+    out.print(stats.describe(), highlight=False, soft_wrap=True)
+
+
+@app.command()
+@user_errors
+def check(
+    file: Path = typer.Argument(..., help="an exported file: .svg .gcode .json .csv .script"),
+    against: List[Path] = typer.Option(..., help="the gestures .npz it came from, or the source images (one per glyph)"),
+    min_iou: float = typer.Option(0.99, help="fail when any glyph's IoU is below this"),
+    size: Optional[int] = typer.Option(None, help="canvas side in pixels (default: the model's, from the gestures file, else 28)"),
+    var_coef: Optional[float] = typer.Option(None, help="marker variance = pressure * var_coef + var_eps (default: the model's)"),
+    var_eps: Optional[float] = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Read an exported file back, re-render it with the model's renderer, and score it (IoU, MSE).
+
+    Exit code 1 when a glyph scores below --min-iou.
+    """
+    import numpy as np
+
+    from igae_robot.check import check_sheet
+    from igae_robot.errors import CheckError
+    from igae_robot.exporters import read_file
+    from igae_robot.gesture import load_gestures, load_gestures_meta
+
+    sheet = read_file(file)
+    meta: dict = {}
+    gestures = images = None
+    if len(against) == 1 and against[0].suffix.lower() == ".npz":
+        gestures = load_gestures(against[0])
+        meta = load_gestures_meta(against[0])
+        source = str(against[0])
+    elif any(p.suffix.lower() == ".npz" for p in against):
+        raise CheckError("--against takes one gestures .npz, or image files (one per glyph), not both")
+    else:
+        from igae_robot.images import read_image, to_glyph
+
+        side = size or 28
+        images = np.stack([to_glyph(read_image(p), size=side, box=round(side * 20 / 28))[0] for p in against])
+        source = f"{len(against)} image(s)"
+    report = check_sheet(
+        sheet,
+        gestures=gestures,
+        images=images,
+        size=size or int(meta.get("image_size", 28)),
+        var_coef=var_coef if var_coef is not None else float(meta.get("var_coef", 0.01)),
+        var_eps=var_eps if var_eps is not None else float(meta.get("var_eps", 1e-4)),
+        min_iou=min_iou,
+        file=str(file),
+        against=source,
+    )
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        out.print(report.describe(), highlight=False, soft_wrap=True)
+    if not report.passed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@app.command()
+@user_errors
+def machines(files: Optional[List[Path]] = typer.Argument(None, help="extra profile files (.toml) to list with the built-ins")) -> None:
+    """List machine profiles and their work areas."""
+    from rich.table import Table
+
+    from igae_robot.machine import machine_profiles
+
+    table = Table(title="machine profiles")
+    for column in ("name", "kind", "work area", "description", "source"):
+        table.add_column(column)
+    for m in machine_profiles(*(files or [])).values():
+        table.add_row(m.name, m.kind, m.describe_work_area(), m.description, m.source)
+    out.print(table)

@@ -14,6 +14,10 @@ __all__ = [
     "CheckpointError",
     "TrainingDiverged",
     "GestureError",
+    "PageError",
+    "MachineError",
+    "ExportError",
+    "CheckError",
 ]
 
 
@@ -39,3 +43,19 @@ class TrainingDiverged(IgaeError):
 
 class GestureError(IgaeError):
     """A gesture has the wrong shape, NaN/inf values, or a gestures file is unreadable."""
+
+
+class PageError(IgaeError):
+    """Unknown page name, bad length or margin, or a drawing that does not fit on the page."""
+
+
+class MachineError(IgaeError):
+    """Unknown or malformed machine profile, or a profile of the wrong kind for a format."""
+
+
+class ExportError(IgaeError):
+    """A drawing cannot be written for a machine: a move outside its work area or reach, a bad format."""
+
+
+class CheckError(IgaeError):
+    """A file cannot be read back or compared (wrong format, missing igae metadata, glyph count mismatch)."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import GestureError
 
-__all__ = ["Gesture", "Stroke", "save_gestures", "load_gestures", "PEN_DOWN", "PEN_UP"]
+__all__ = ["Gesture", "Stroke", "save_gestures", "load_gestures", "load_gestures_meta", "PEN_DOWN", "PEN_UP"]
 
 # Pen-down threshold on intensity, and the lower threshold a pen-down run must fall below to lift.
 PEN_DOWN = 0.5
@@ -186,3 +186,15 @@ def load_gestures(path: str | os.PathLike) -> list[Gesture]:
         ]
     except (GestureError, IndexError) as exc:
         raise GestureError(f"{path}: {exc}") from None
+
+
+def load_gestures_meta(path: str | os.PathLike) -> dict[str, object]:
+    """The ``meta`` a gestures file was saved with (e.g. image_size, var_coef, var_eps), as Python values."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k[len("meta_"):]: data[k].tolist() for k in data.files if k.startswith("meta_")}
+    except FileNotFoundError:
+        raise GestureError(f"{path}: no such gestures file") from None
+    except Exception as exc:
+        raise GestureError(f"{path}: not a gestures .npz file ({exc})") from None

@@ -1,0 +1,388 @@
+"""Pen-down polylines in millimetres and what we do to them before a machine draws them.
+
+A :class:`Polyline` is one stroke on the page: points (N,2) mm (page frame: x right, y down),
+pressure (N,) in [0,1], and t_s (N,) the gesture time of each point, whose differences give
+the step velocity that feed rates follow.  ``glyph`` says which gesture it came from.
+
+Nouns measure (:func:`length`, :func:`travel_length`, :func:`bounds`); verbs build new lists
+(:func:`simplify`, :func:`merge`, :func:`order`, :func:`clip`, :func:`resample`).  Every function
+accepts an empty list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import shapely
+
+__all__ = [
+    "Polyline",
+    "length",
+    "travel_length",
+    "bounds",
+    "simplify",
+    "merge",
+    "order",
+    "clip",
+    "resample",
+    "fit_transform",
+]
+
+Box = tuple[float, float, float, float]  # (x0, y0, x1, y1)
+
+
+@dataclass(frozen=True, eq=False)
+class Polyline:
+    """One stroke.  points (N,2) mm; pressure (N,) in [0,1]; t_s (N,) seconds; glyph index (-1 unknown)."""
+
+    points: np.ndarray
+    pressure: np.ndarray
+    t_s: np.ndarray
+    glyph: int = -1
+
+    def __post_init__(self) -> None:
+        pts = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
+        object.__setattr__(self, "points", pts)
+        for name in ("pressure", "t_s"):
+            a = np.asarray(getattr(self, name), dtype=np.float64).reshape(-1)
+            if a.shape != (len(pts),):
+                raise ValueError(f"Polyline.{name} must have shape ({len(pts)},), got {a.shape}")
+            object.__setattr__(self, name, a)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    @property
+    def length(self) -> float:
+        """Polyline length in mm (0 for a dot)."""
+        return float(np.linalg.norm(np.diff(self.points, axis=0), axis=1).sum()) if len(self) > 1 else 0.0
+
+    def reversed(self) -> "Polyline":
+        return Polyline(self.points[::-1], self.pressure[::-1], self.t_s[::-1], self.glyph)
+
+    def take(self, index: np.ndarray) -> "Polyline":
+        return Polyline(self.points[index], self.pressure[index], self.t_s[index], self.glyph)
+
+
+def length(polylines: Sequence[Polyline]) -> float:
+    """Total pen-down length, mm."""
+    return float(sum(p.length for p in polylines))
+
+
+def travel_length(polylines: Sequence[Polyline], start: Sequence[float] | None = None) -> float:
+    """Pen-up travel, mm: from each stroke's end to the next one's start (and from ``start`` to the first)."""
+    if not polylines:
+        return 0.0
+    ends = np.array([p.points[-1] for p in polylines[:-1]]).reshape(-1, 2)
+    starts = np.array([p.points[0] for p in polylines[1:]]).reshape(-1, 2)
+    total = float(np.linalg.norm(starts - ends, axis=1).sum())
+    if start is not None:
+        total += float(np.linalg.norm(polylines[0].points[0] - np.asarray(start, dtype=np.float64)))
+    return total
+
+
+def bounds(polylines: Sequence[Polyline]) -> Box | None:
+    """(x0, y0, x1, y1) of every point, or None for no strokes."""
+    if not polylines:
+        return None
+    pts = np.concatenate([p.points for p in polylines])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+def simplify(polylines: Sequence[Polyline], tolerance_mm: float, pressure_tolerance: float = 0.02) -> list[Polyline]:
+    """Douglas-Peucker (shapely) with ``tolerance_mm``; kept points keep their pressure and time.
+
+    A dropped point whose pressure differs by more than ``pressure_tolerance`` from the pressure
+    interpolated along the simplified line is put back, so pressure (pen width, depth) survives.
+    A stroke of no length becomes a dot at its highest pressure (the marker that covers the others).
+    tolerance 0 returns the strokes unchanged.
+    """
+    if tolerance_mm <= 0:
+        return list(polylines)
+    out = []
+    for p in polylines:
+        if len(p) > 1 and p.length == 0:
+            out.append(p.take(np.array([int(np.argmax(p.pressure))])))
+            continue
+        if len(p) < 3:
+            out.append(p)
+            continue
+        kept = shapely.get_coordinates(shapely.LineString(p.points).simplify(tolerance_mm, preserve_topology=False))
+        index = np.union1d(_subsequence_index(p.points, kept), _cusps(p.points))
+        out.append(p.take(_keep_pressure(p, index, pressure_tolerance)))
+    return out
+
+
+def _cusps(points: np.ndarray) -> np.ndarray:
+    """Vertices where the path turns back (more than 90°).  Douglas-Peucker drops a turn-back on a
+    straight line (it lies on the line), but the pen really goes there and back."""
+    d = np.diff(points, axis=0)
+    turn = np.einsum("ij,ij->i", d[:-1], d[1:])  # dot of incoming and outgoing direction
+    return np.flatnonzero(turn < 0) + 1
+
+
+def _keep_pressure(p: Polyline, index: np.ndarray, tolerance: float) -> np.ndarray:
+    """Add back dropped points until linear interpolation (along arc length) reproduces pressure within tolerance."""
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p.points, axis=0), axis=1))])
+    keep = np.zeros(len(p), dtype=bool)
+    keep[index] = True
+    while True:
+        error = np.abs(np.interp(arc, arc[keep], p.pressure[keep]) - p.pressure)
+        bad = (error > tolerance) & ~keep
+        if not bad.any():
+            return np.flatnonzero(keep)
+        keep |= bad
+
+
+def _subsequence_index(points: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Indices of ``kept`` rows in ``points``: Douglas-Peucker keeps a subsequence of the input vertices."""
+    index, i = [], 0
+    for q in kept:
+        while i < len(points) and not np.array_equal(points[i], q):
+            i += 1
+        if i == len(points):  # not a subsequence (should not happen): keep everything
+            return np.arange(len(points))
+        index.append(i)
+        i += 1
+    if len(index) < 2:  # a closed or zero-length line may collapse; keep its ends
+        index = [0, len(points) - 1]
+    return np.array(index)
+
+
+def merge(polylines: Sequence[Polyline], tolerance_mm: float) -> list[Polyline]:
+    """Join strokes of the same glyph whose ends lie within ``tolerance_mm``, reversing one if needed.
+
+    Fewer strokes means fewer pen lifts.  Strokes of different glyphs are never joined, so every
+    stroke still belongs to one glyph.  Glyphs keep their order; within one, chains follow their first stroke.
+    """
+    if tolerance_mm <= 0 or len(polylines) < 2:
+        return list(polylines)
+    by_glyph: dict[int, list[Polyline]] = {}
+    for p in polylines:
+        by_glyph.setdefault(p.glyph, []).append(p)
+    merged = {glyph: _merge_group(group, tolerance_mm) for glyph, group in by_glyph.items()}
+    # Back in input order: each glyph's chains where its first stroke was.
+    out, emitted = [], set()
+    for p in polylines:
+        if p.glyph not in emitted:
+            emitted.add(p.glyph)
+            out.extend(merged[p.glyph])
+    return out
+
+
+def _merge_group(pool: list[Polyline], tol: float) -> list[Polyline]:
+    """Greedy chaining within one glyph (a handful of strokes, so quadratic is fine)."""
+    out: list[Polyline] = []
+    used = [False] * len(pool)
+    for i, chain in enumerate(pool):
+        if used[i]:
+            continue
+        used[i] = True
+        grown = True
+        while grown:
+            grown = False
+            for j, other in enumerate(pool):
+                if not used[j]:
+                    joined = _join(chain, other, tol)
+                    if joined is not None:
+                        chain, used[j], grown = joined, True, True
+        out.append(chain)
+    return out
+
+
+def _join(a: Polyline, b: Polyline, tol: float) -> Polyline | None:
+    """a followed by b (either may be reversed) if an end of a touches an end of b, else None."""
+    for first, second in ((a, b), (a, b.reversed()), (b, a), (b.reversed(), a)):
+        gap = float(np.linalg.norm(first.points[-1] - second.points[0]))
+        if gap <= tol:
+            if gap == 0.0:  # the shared point once is enough
+                second = second.take(np.arange(1, len(second)))
+            return Polyline(
+                np.concatenate([first.points, second.points]),
+                np.concatenate([first.pressure, second.pressure]),
+                np.concatenate([first.t_s, second.t_s]),
+                a.glyph,
+            )
+    return None
+
+
+def order(polylines: Sequence[Polyline], start: Sequence[float] | None = None, max_passes: int = 50) -> list[Polyline]:
+    """Reorder (and reverse) strokes to cut pen-up travel: greedy nearest neighbour, then 2-opt.
+
+    The greedy pass is vpype ``linesort``'s (start from the first stroke, or from ``start`` if
+    given; always go to the nearest free end).  2-opt then reverses any run of strokes whose
+    reversal shortens the path, until no such run is left (or ``max_passes``), so the result is
+    never longer than the greedy one.
+    """
+    if len(polylines) < 2:
+        return list(polylines)
+    strokes = list(polylines)
+    entry = np.array([p.points[0] for p in strokes])  # (n,2)
+    exit_ = np.array([p.points[-1] for p in strokes])
+    seq, flip = _greedy(entry, exit_, None if start is None else np.asarray(start, dtype=np.float64))
+    seq, flip = _two_opt(entry, exit_, seq, flip, None if start is None else np.asarray(start, dtype=np.float64), max_passes)
+    return [strokes[i].reversed() if f else strokes[i] for i, f in zip(seq, flip)]
+
+
+def _greedy(entry: np.ndarray, exit_: np.ndarray, start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    n = len(entry)
+    free = np.ones(n, dtype=bool)
+    seq, flip = [], []
+    if start is None:  # as linesort: keep the first stroke first, unflipped
+        free[0] = False
+        seq.append(0)
+        flip.append(False)
+        pos = exit_[0]
+    else:
+        pos = start
+    while free.any():
+        d_entry = np.where(free, np.linalg.norm(entry - pos, axis=1), np.inf)
+        d_exit = np.where(free, np.linalg.norm(exit_ - pos, axis=1), np.inf)
+        i_entry, i_exit = int(np.argmin(d_entry)), int(np.argmin(d_exit))
+        if d_exit[i_exit] < d_entry[i_entry]:
+            i, reverse = i_exit, True
+        else:
+            i, reverse = i_entry, False
+        free[i] = False
+        seq.append(i)
+        flip.append(reverse)
+        pos = entry[i] if reverse else exit_[i]
+    return np.array(seq), np.array(flip)
+
+
+def _two_opt(
+    entry: np.ndarray, exit_: np.ndarray, seq: np.ndarray, flip: np.ndarray, start: np.ndarray | None, max_passes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """2-opt on an open path of oriented strokes; reversing a block also flips every stroke in it."""
+    n = len(seq)
+    # In-path entry/exit points, following the current order and orientation.
+    e_in = np.where(flip[:, None], exit_[seq], entry[seq])
+    e_out = np.where(flip[:, None], entry[seq], exit_[seq])
+    for _ in range(max_passes):
+        improved = False
+        for i in range(n):
+            prev = e_out[i - 1] if i > 0 else start  # None: the path may begin anywhere
+            js = np.arange(i, n)
+            # Reverse block i..j: edges (prev -> in_i) and (out_j -> in_{j+1}) become
+            # (prev -> out_j) and (in_i -> in_{j+1}); edges inside the block keep their lengths.
+            nxt = np.vstack([e_in[i + 1 :], np.full((1, 2), np.nan)])  # in_{j+1}; NaN past the end
+            old = np.nan_to_num(np.linalg.norm(e_out[js] - nxt, axis=1))
+            new = np.nan_to_num(np.linalg.norm(e_in[i] - nxt, axis=1))
+            if prev is not None:
+                old = old + np.linalg.norm(e_in[i] - prev)
+                new = new + np.linalg.norm(e_out[js] - prev, axis=1)
+            gain = old - new
+            k = int(np.argmax(gain))
+            if gain[k] > 1e-9:
+                j = i + k
+                seq[i : j + 1] = seq[i : j + 1][::-1].copy()
+                flip[i : j + 1] = ~flip[i : j + 1][::-1]
+                e_in[i : j + 1], e_out[i : j + 1] = e_out[i : j + 1][::-1].copy(), e_in[i : j + 1][::-1].copy()
+                improved = True
+        if not improved:
+            break
+    return seq, flip
+
+
+def clip(polylines: Sequence[Polyline], box: Box) -> list[Polyline]:
+    """Cut strokes to the box (x0, y0, x1, y1) mm; a stroke leaving and re-entering becomes several.
+
+    Points on a cut get pressure and time interpolated along their segment.
+    """
+    area = shapely.box(*box)
+    out = []
+    for p in polylines:
+        if len(p) == 1:
+            if area.covers(shapely.Point(p.points[0])):
+                out.append(p)
+            continue
+        out.extend(_clip_one(p, box))
+    return out
+
+
+def _clip_one(p: Polyline, box: Box) -> list[Polyline]:
+    """Liang-Barsky per segment, keeping the segment parameter so pressure and time interpolate exactly."""
+    x0, y0, x1, y1 = box
+    pieces: list[list[tuple[np.ndarray, float, float]]] = []
+    current: list[tuple[np.ndarray, float, float]] = []
+    for k in range(len(p) - 1):
+        a, b = p.points[k], p.points[k + 1]
+        span = _liang_barsky(a, b, x0, y0, x1, y1)
+        if span is None:
+            if current:
+                pieces.append(current)
+                current = []
+            continue
+        u0, u1 = span
+
+        def at(u: float) -> tuple[np.ndarray, float, float]:
+            return (
+                a + u * (b - a),
+                p.pressure[k] + u * (p.pressure[k + 1] - p.pressure[k]),
+                p.t_s[k] + u * (p.t_s[k + 1] - p.t_s[k]),
+            )
+
+        if current and u0 > 0:  # the previous piece ended at this segment's start only if u0 == 0
+            pieces.append(current)
+            current = []
+        if not current:
+            current.append(at(u0))
+        current.append(at(u1))
+        if u1 < 1:
+            pieces.append(current)
+            current = []
+    if current:
+        pieces.append(current)
+    return [
+        Polyline(np.array([q[0] for q in piece]), np.array([q[1] for q in piece]), np.array([q[2] for q in piece]), p.glyph)
+        for piece in pieces
+    ]
+
+
+def _liang_barsky(a, b, x0, y0, x1, y1) -> tuple[float, float] | None:
+    d = b - a
+    u0, u1 = 0.0, 1.0
+    for pk, qk in ((-d[0], a[0] - x0), (d[0], x1 - a[0]), (-d[1], a[1] - y0), (d[1], y1 - a[1])):
+        if pk == 0:
+            if qk < 0:
+                return None
+            continue
+        u = qk / pk
+        if pk < 0:
+            u0 = max(u0, u)
+        else:
+            u1 = min(u1, u)
+        if u0 > u1:
+            return None
+    return u0, u1
+
+
+def resample(polyline: Polyline, spacing: float) -> Polyline:
+    """Insert points so no segment is longer than ``spacing`` (the polyline's unit: mm on a page,
+    glyph units on a canvas); pressure and time interpolate linearly.  Existing points are kept."""
+    if len(polyline) < 2 or spacing <= 0:
+        return polyline
+    seg = np.linalg.norm(np.diff(polyline.points, axis=0), axis=1)  # (N-1,)
+    pieces = np.maximum(1, np.ceil(seg / spacing).astype(int))
+    # Parameter along each segment: 0, 1/k, ..., (k-1)/k; then the last point.
+    seg_index = np.repeat(np.arange(len(seg)), pieces)
+    frac = np.concatenate([np.arange(k) / k for k in pieces])
+    idx = np.concatenate([seg_index + frac, [len(seg)]])  # fractional vertex index
+    base = np.arange(len(polyline))
+    points = np.stack([np.interp(idx, base, polyline.points[:, c]) for c in range(2)], axis=1)
+    return Polyline(points, np.interp(idx, base, polyline.pressure), np.interp(idx, base, polyline.t_s), polyline.glyph)
+
+
+def fit_transform(content: Box, area: Box) -> tuple[float, float, float]:
+    """(scale, dx, dy) mapping ``content`` into ``area`` uniformly, centred: p' = p * scale + (dx, dy)."""
+    cw, ch = content[2] - content[0], content[3] - content[1]
+    aw, ah = area[2] - area[0], area[3] - area[1]
+    scale = min(aw / cw if cw > 0 else np.inf, ah / ch if ch > 0 else np.inf)
+    if not np.isfinite(scale):
+        scale = 1.0
+    dx = area[0] + (aw - cw * scale) / 2 - content[0] * scale
+    dy = area[1] + (ah - ch * scale) / 2 - content[1] * scale
+    return float(scale), float(dx), float(dy)

@@ -1,0 +1,77 @@
+"""The re-render check: export -> read -> re-render agrees with the source gestures (IoU >= 0.99) for every format."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from fixtures_machine import DOT, EMPTY, LINE, SQUARE, random_glyph_gestures
+
+from igae_robot.check import check_sheet, gesture_polylines, render_polylines
+from igae_robot.errors import CheckError
+from igae_robot.exporters import export_file, read_file
+from igae_robot.machine import load_machine
+from igae_robot.page import Page
+from igae_robot.sheet import SheetOptions, plan_sheet
+
+FORMATS = [
+    ("svg", None, "sheet.svg"),
+    ("gcode", "grbl-servo", "sheet.gcode"),
+    ("gcode", "grbl-z", "sheet.nc"),
+    ("waypoints-json", "arm-table", "path.json"),
+    ("waypoints-csv", "arm-table", "path.csv"),
+    ("urscript", "ur-table", "draw.script"),
+]
+
+GESTURES = random_glyph_gestures(40, seed=11) + [LINE, SQUARE, DOT, EMPTY]
+
+
+@pytest.fixture(scope="module")
+def sheet():
+    return plan_sheet(GESTURES, Page.from_spec("A4"))  # default options: simplified, merged, ordered
+
+
+@pytest.mark.parametrize("fmt, machine, name", FORMATS, ids=[f"{f}-{m}" for f, m, _ in FORMATS])
+def test_round_trip_iou_every_format(sheet, tmp_path, fmt, machine, name):
+    path = export_file(sheet, tmp_path / name, fmt, load_machine(machine) if machine else None)
+    report = check_sheet(read_file(path), gestures=GESTURES)
+    assert report.passed, report.describe()
+    assert report.iou >= 0.99 and report.worst.iou >= 0.97 and len(report.glyphs) == len(GESTURES)
+
+
+def test_render_is_continuous_line_of_markers():
+    canvas = render_polylines([gesture_polylines(LINE, 0.5, None)], size=28)
+    row = canvas[0, 0, 13:15].amax(0)  # the line runs along y = 0.5, between pixel rows 13 and 14
+    assert (row[4:24] > 0.5).all() and (row[:3] < 0.5).all() and (row[25:] < 0.5).all()
+    assert render_polylines([[]], size=28).max() == 0  # EMPTY draws nothing
+
+
+def test_check_fails_when_the_drawing_changes():
+    sheet = plan_sheet(GESTURES[:3], Page.from_spec("A5"))
+    longest = max(sheet.polylines, key=lambda p: p.length)
+    fewer = tuple(p for p in sheet.polylines if p is not longest)
+    report = check_sheet(dataclasses.replace(sheet, polylines=fewer), gestures=GESTURES[:3])
+    assert not report.passed and report.worst.iou < 0.9
+    assert "FAIL" in report.describe() and report.to_dict()["passed"] is False
+
+
+def test_coarse_simplification_is_visible_to_the_check():
+    fine = plan_sheet(GESTURES[:20], Page.from_spec("A4"), SheetOptions(simplify_mm=0.05))
+    coarse = plan_sheet(GESTURES[:20], Page.from_spec("A4"), SheetOptions(simplify_mm=2.0))
+    fine_iou = check_sheet(fine, gestures=GESTURES[:20]).iou
+    assert check_sheet(coarse, gestures=GESTURES[:20]).iou < fine_iou
+
+
+def test_check_against_the_wrong_source():
+    sheet = plan_sheet([LINE, SQUARE], Page.from_spec("A5"))
+    with pytest.raises(CheckError, match="lays out 2 glyphs but .* has 3"):
+        check_sheet(sheet, gestures=[LINE, SQUARE, DOT])
+    assert not check_sheet(sheet, gestures=[SQUARE, LINE]).passed
+
+
+def test_check_against_images():
+    sheet = plan_sheet([SQUARE], Page.from_spec("A5"))
+    image = render_polylines([gesture_polylines(SQUARE, 0.5, None)])[:, 0].numpy()
+    assert check_sheet(sheet, images=image).passed
+    assert not check_sheet(sheet, images=np.zeros((1, 28, 28))).passed
