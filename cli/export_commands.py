@@ -56,7 +56,7 @@ def encode(
     import numpy as np
     import torch
 
-    from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.checkpoint import encode_gestures, gesture_meta, load_checkpoint
     from igae_robot.errors import DataError
     from igae_robot.gesture import save_gestures
 
@@ -76,11 +76,8 @@ def encode(
         size = cfg.model.image_size
         x = torch.from_numpy(np.stack([to_glyph(read_image(p), invert, size=size, box=round(size * 20 / 28))[0] for p in images]))[:, None]
         labels = torch.full((len(images),), -1, dtype=torch.int64)
-    with torch.no_grad():
-        gt = ckpt.model.encode(x.float())
-        gestures = gt.to_gestures(variance=ckpt.model.variance(gt), dt_s=cfg.train.dt_s, labels=labels)
-    meta = {"image_size": cfg.model.image_size, "var_coef": cfg.model.var_coef, "var_eps": cfg.model.var_eps}
-    save_gestures(output, gestures, meta)
+    gestures = encode_gestures(ckpt, x, labels)
+    save_gestures(output, gestures, gesture_meta(ckpt))
     console.print(f"encoded {len(gestures)} glyphs ({len(gestures[0])} steps each) -> {output}", highlight=False, soft_wrap=True)
 
 

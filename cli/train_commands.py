@@ -161,3 +161,31 @@ def demo(
     config = apply_overrides(load_preset(preset), [f"train.epochs={epochs}", "data.name=digits", 'data.dir=""', "data.limit=0"])
     console.print(f"[bold]igae demo[/]: training preset {preset!r} on the embedded digits for {epochs} epochs", highlight=False)
     run_training(config, out_dir, resume=False, progress=progress)
+    _demo_drawings(out_dir)
+
+
+def _demo_drawings(out_dir: Path, count: int = 24) -> None:
+    """What the demo model learned, as files a plotter runs: the test digits as SVG and G-code,
+    each read back and re-rendered (igae check) to show the files draw what the model drew."""
+    from igae_robot.check import check_sheet
+    from igae_robot.checkpoint import encode_gestures, gesture_meta, load_checkpoint
+    from igae_robot.data import load_dataset
+    from igae_robot.exporters import export_file, read_file
+    from igae_robot.gesture import save_gestures
+    from igae_robot.machine import load_machine
+    from igae_robot.page import Page
+    from igae_robot.sheet import SheetOptions, plan_sheet, plot_stats
+
+    ckpt = load_checkpoint(out_dir)
+    test = load_dataset("digits", split="test")
+    gestures = encode_gestures(ckpt, test.images[:count], test.labels[:count])
+    save_gestures(out_dir / "gestures.npz", gestures, gesture_meta(ckpt))
+    sheet = plan_sheet(gestures, Page.from_spec("A5", False, "10mm"), SheetOptions())
+    plotter = load_machine("grbl-servo")
+    meta = gesture_meta(ckpt)
+    for name, fmt, machine in (("digits.svg", "svg", None), ("digits.gcode", "gcode", plotter)):
+        path = export_file(sheet, out_dir / name, fmt, machine)
+        report = check_sheet(read_file(path), gestures=gestures, size=meta["image_size"], var_coef=meta["var_coef"],
+                             var_eps=meta["var_eps"], min_iou=0.99, file=str(path), against="gestures.npz")
+        console.print(f"wrote {path}: re-render check IoU {report.iou:.4f} ({'PASS' if report.passed else 'FAIL'})", highlight=False)
+    out.print(plot_stats(sheet, plotter).describe(), highlight=False, soft_wrap=True)

@@ -19,7 +19,7 @@ from .config import Config
 from .errors import CheckpointError, IgaeError
 from .model import GestureAutoencoder, build_model
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "encode_gestures", "gesture_meta", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = 1
 
@@ -82,3 +82,18 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return Checkpoint(
         model, config, int(state["epoch"]), list(state["history"]), state.get("optimizer"), state.get("scheduler"), path
     )
+
+
+@torch.no_grad()
+def encode_gestures(ckpt: Checkpoint, images: torch.Tensor, labels: torch.Tensor | None = None) -> list:
+    """images (N,1,S,S) in [0,1] -> torch-free :class:`~igae_robot.gesture.Gesture` list, with the
+    marker variances and step timing the model uses (what ``igae encode`` saves)."""
+    model = ckpt.model.eval()
+    gesture = model.encode(images.float().to(next(model.parameters()).device))
+    return gesture.to_gestures(variance=model.variance(gesture), dt_s=ckpt.config.train.dt_s, labels=labels)
+
+
+def gesture_meta(ckpt: Checkpoint) -> dict[str, float]:
+    """What a gestures file records of the model so ``igae check`` re-renders at its resolution."""
+    m = ckpt.config.model
+    return {"image_size": m.image_size, "var_coef": m.var_coef, "var_eps": m.var_eps}

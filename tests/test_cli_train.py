@@ -41,3 +41,12 @@ def test_user_errors_exit_2_with_one_clear_line(tmp_path):
 def test_help_does_not_import_torch():
     code = "import sys; from igae_robot.cli.main import app; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_demo_writes_pictures_and_plotter_files(tmp_path):
+    result = runner.invoke(app, ["demo", "--epochs", "2", "--out", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    for name in ("checkpoint.pt", "reconstructions.png", "gestures.png", "training_curves.png", "gestures.npz",
+                 "digits.svg", "digits.gcode"):
+        assert (tmp_path / name).is_file(), name
+    assert result.output.count("(PASS)") == 2, result.output
