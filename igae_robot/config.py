@@ -26,6 +26,7 @@ class ModelConfig:
     channels: tuple[int, ...] = (32, 64)  # conv encoder channels (stride-2 3x3 convs)
     activation: str = "sigmoid"  # "sigmoid" (article), "relu", "gelu"
     norm: bool = False  # LayerNorm after each hidden layer
+    init: str = "torch"  # weight init: "torch" (PyTorch defaults) or "glorot" (TensorFlow/Keras Dense defaults)
     image_size: int = 28  # canvas is image_size x image_size
     step_size_px: float = 3.0  # largest move per step, in pixels (velocity = tanh * step_size_px / image_size)
     start: tuple[float, float] | None = (0.1, 0.5)  # fixed pen start (x, y); None = predicted per glyph

@@ -70,6 +70,7 @@ class GestureAutoencoder(nn.Module):
         self.predict_start = cfg.decoder == "gesture" and cfg.start is None
         self.head = nn.Linear(width, cfg.steps * self.per_step + 2 * self.predict_start)
         self.renderer = MarkerRenderer((cfg.image_size, cfg.image_size), cfg.var_coef, cfg.var_eps)
+        _initialise(self, cfg.init)
         if cfg.decoder == "gesture" and cfg.start is not None:
             self.register_buffer("fixed_start", torch.tensor(cfg.start, dtype=torch.float32), persistent=False)
 
@@ -98,6 +99,20 @@ class GestureAutoencoder(nn.Module):
     def variance(self, gesture: GestureTensors) -> Tensor:
         """(B,T) marker variance the renderer uses for ``gesture``."""
         return marker_variance(gesture.pressure, self.cfg.var_coef, self.cfg.var_eps)
+
+
+def _initialise(model: nn.Module, scheme: str) -> None:
+    """"glorot" reproduces Keras' Dense/Conv defaults (Glorot-uniform weights, zero biases), which the
+    article's TensorFlow notebook used; its sigmoid MLPs train markedly better with it than with
+    PyTorch's smaller default (Kaiming-uniform with a=sqrt(5))."""
+    if scheme == "torch":
+        return
+    if scheme != "glorot":
+        raise ConfigError(f"unknown init {scheme!r}; known: glorot, torch")
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
 
 
 def build_model(cfg: ModelConfig) -> GestureAutoencoder:

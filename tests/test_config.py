@@ -15,6 +15,22 @@ def test_article_presets_are_exactly_the_article():
         "gesture", 25, (600, 500, 400, 300), "sigmoid")
     assert (dynamic.step_size_px, dynamic.start, dynamic.image_size) == (3.0, (0.1, 0.5), 28)
     assert load_preset("static").train.epochs == 10 and load_preset("dynamic").train.epochs == 50
+    # The notebook is TensorFlow: Keras Dense defaults (Glorot-uniform weights, zero biases).
+    assert static.init == dynamic.init == "glorot"
+
+
+def test_glorot_init_matches_keras_defaults():
+    import math
+
+    from igae_robot.model import build_model
+
+    model = build_model(load_preset("dynamic").model)
+    first = model.encoder[1][0]  # Flatten, then the MLP's first Linear (784 -> 600)
+    assert float(first.bias.detach().abs().max()) == 0.0
+    limit = math.sqrt(6 / (784 + 600))
+    assert limit * 0.95 < float(first.weight.detach().abs().max()) <= limit
+    with pytest.raises(ConfigError, match="unknown init 'he'"):
+        build_model(apply_overrides(load_preset("dynamic"), ["model.init=he"]).model)
 
 
 def test_every_preset_loads_and_round_trips():
