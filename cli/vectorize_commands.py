@@ -1,0 +1,159 @@
+"""The batch command: a folder of images -> plotter-ready files, one per image and format, plus a manifest.
+
+    igae vectorize scans/ -o out/ --model runs/mnist-dyn/checkpoint.pt --format svg,gcode --machine grbl-servo
+    igae vectorize scans/ -o out/ --model ... --refine 200      # per-image refinement through the renderer
+    igae vectorize scans/ -o out/ --model ...                   # again: resumes, skips finished images
+
+Bad files (corrupt, empty, truncated, too large) are recorded in ``out/manifest.jsonl`` with their
+reason and counted as warnings: exit code 0, or 1 with ``--strict``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .app import EXIT_CHECK_FAILED, app, console, out, user_errors
+
+# what --format names -> output suffix
+SUFFIXES = {"svg": ".svg", "gcode": ".gcode", "waypoints": ".json", "urscript": ".script"}
+DEFAULT_MACHINE = {"gcode": "grbl-servo", "waypoints": "arm-table", "urscript": "ur-table"}
+MACHINE_KIND = {"gcode": "plotter", "waypoints": "arm", "urscript": "arm"}
+
+
+def build_writers(formats: str, machines: list[str]) -> dict:
+    """``"svg,gcode"`` and machine names -> {output suffix: writer(sheet, path)}.
+
+    Each non-SVG format takes the given machine of its kind (plotter for G-code, arm for waypoints and
+    URScript); with no --machine at all, its default profile.
+    """
+    import functools
+
+    from igae_robot.errors import ConfigError
+    from igae_robot.exporters import export_file, format_for
+    from igae_robot.machine import load_machine
+
+    names = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in names if f not in SUFFIXES]
+    if unknown or not names:
+        raise ConfigError(f"unknown format {', '.join(unknown) or formats!r}; known: {', '.join(SUFFIXES)}")
+    profiles = [load_machine(m) for m in machines]
+    writers = {}
+    for fmt in dict.fromkeys(names):
+        suffix = SUFFIXES[fmt]
+        machine = None
+        if fmt != "svg":
+            kind = MACHINE_KIND[fmt]
+            machine = next((m for m in profiles if m.kind == kind), None)
+            if machine is None and profiles:  # the user named machines, none of them fits: say so, do not guess
+                given = ", ".join(f"{m.name} ({m.kind})" for m in profiles)
+                raise ConfigError(f"--format {fmt} needs a {kind} profile; --machine gave {given}; "
+                                  f"add e.g. --machine {DEFAULT_MACHINE[fmt]}")
+            machine = machine or load_machine(DEFAULT_MACHINE[fmt])
+        writers[suffix] = functools.partial(export_file, fmt=format_for(fmt, f"out{suffix}"), machine=machine)
+    return writers
+
+
+@app.command()
+@user_errors
+def vectorize(
+    sources: List[Path] = typer.Argument(..., help="image files or folders (searched recursively): PNG, JPEG, BMP, TIFF, GIF"),
+    output: Path = typer.Option(..., "-o", "--output", help="folder for the outputs and manifest.jsonl"),
+    model: Path = typer.Option(..., "--model", help="checkpoint.pt (or its run folder)"),
+    format: str = typer.Option("svg", "--format", "-f", help="comma-separated: svg, gcode, waypoints, urscript"),
+    machine: Optional[List[str]] = typer.Option(None, "--machine", help="profile (name or .toml) for G-code and/or arm formats; default per format"),
+    dpi: float = typer.Option(96.0, help="source resolution, pixels per inch: sets the physical size"),
+    width: str = typer.Option("0", help="physical width of every image, e.g. 50mm (instead of --dpi)"),
+    invert: Optional[bool] = typer.Option(None, "--invert/--no-invert", help="dark ink on light paper (default: detect per image)"),
+    split: str = typer.Option("auto", help="auto: cut pages into glyph pieces; none: one glyph per image; components: always cut"),
+    join: float = typer.Option(1.0, help="join strokes whose ends are closer than this many stroke widths (0: only --merge)"),
+    refine: int = typer.Option(0, help="test-time refinement: Adam steps per glyph through the renderer (0: encoder only)"),
+    refine_lr: float = typer.Option(0.05, help="refinement learning rate"),
+    threshold: float = typer.Option(0.5, help="pen down where intensity >= threshold"),
+    release: Optional[float] = typer.Option(None, help="pen up again below this intensity (default threshold - 0.15)"),
+    simplify: str = typer.Option("0", help="simplification tolerance, e.g. 0.05mm (0: keep every step)"),
+    merge: str = typer.Option("0.05mm", help="join strokes whose ends are this close (0: never)"),
+    order: bool = typer.Option(True, "--order/--no-order", help="reorder strokes to cut pen-up travel"),
+    batch_size: int = typer.Option(256, help="glyphs per encoder batch"),
+    workers: int = typer.Option(2, help="loader and export processes (0: all in one process)"),
+    device: str = typer.Option("auto", help="encoder device: auto, cpu, cuda, cuda:N"),
+    max_pixels: int = typer.Option(50_000_000, help="refuse larger images (decompression bombs)"),
+    force: bool = typer.Option(False, "--force", help="redo images an earlier run finished"),
+    strict: bool = typer.Option(False, "--strict", help="exit 1 when any image failed"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+) -> None:
+    """Vectorize a folder of images into plotter-ready files (one per image and format) and manifest.jsonl."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.sheet import SheetOptions
+    from igae_robot.train import resolve_device
+    from igae_robot.units import to_mm
+    from igae_robot.vectorize import VectorizeOptions, discover_images
+    from igae_robot.vectorize import vectorize as run
+
+    writers = build_writers(format, machine or [])
+    options = VectorizeOptions(
+        dpi=dpi, width_mm=to_mm(width), invert=invert, split=split, join=join, refine_steps=refine, refine_lr=refine_lr,
+        sheet=SheetOptions(threshold=threshold, release=release, simplify_mm=to_mm(simplify), merge_mm=to_mm(merge), order=order),
+        max_pixels=max_pixels, force=force, batch_size=batch_size, workers=workers, device=str(resolve_device(device)),
+    )
+    found = discover_images(sources, exclude=output)
+    ckpt = load_checkpoint(model)
+    bar = Progress(
+        TextColumn("vectorize"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[warnings]} warnings"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not progress,
+    )
+    task = bar.add_task("vectorize", total=None, warnings=0)
+
+    def on_start(todo: int, skipped: int) -> None:
+        bar.update(task, total=todo)
+        if skipped:
+            console.print(f"resuming: {skipped} of {len(found)} images already done (--force to redo)", highlight=False)
+
+    def on_record(record: dict) -> None:
+        warnings = bar.tasks[0].fields["warnings"] + (record["status"] != "ok")
+        bar.update(task, advance=1, warnings=warnings)
+
+    with bar:
+        summary = run(found, output, ckpt, writers, options, on_start, on_record)
+    out.print(_summary_table(summary, output))
+    errors = summary.errors
+    for record in errors[:10]:
+        console.print(f"[yellow]warning:[/] {record.get('reason', record['status'])}", highlight=False, soft_wrap=True)
+    if len(errors) > 10:
+        console.print(f"[yellow]... and {len(errors) - 10} more in {output / 'manifest.jsonl'}[/]", highlight=False)
+    if errors:
+        console.print(f"{len(errors)} warning(s): {len(errors)} of {len(found)} images failed", highlight=False)
+    if errors and strict:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _summary_table(summary, output: Path):
+    from rich.table import Table
+
+    m = summary.means()
+    table = Table(title=f"vectorized -> {output}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    rows = [
+        ("images", str(len(summary.records))),
+        # skipped images are all ok, so every error is this run's
+        ("done now / already done / failed", f"{summary.processed - len(summary.errors)} / {summary.skipped} / {len(summary.errors)}"),
+        ("images/s (this run)", f"{summary.images_per_s:.1f}"),
+    ]
+    if "iou" in m:
+        rows += [("mean IoU / MSE (re-rendered vs input)", f"{m['iou']:.4f} / {m['mse']:.5f}")]
+    if "iou_encoder" in m:
+        rows += [("  encoder before refine", f"{m['iou_encoder']:.4f} / {m['mse_encoder']:.5f}")]
+    if "strokes" in m:
+        rows += [
+            ("mean glyphs / strokes per image", f"{m['glyphs']:.1f} / {m['strokes']:.2f}"),
+            ("mean pen-down / pen-up travel", f"{m['pen_down_mm']:.1f} mm / {m['pen_up_mm']:.1f} mm"),
+        ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+

@@ -1,0 +1,200 @@
+"""Cutting an image into glyph-sized pieces, torch-free (numpy + scipy.ndimage).
+
+The model draws one glyph on its canvas (28×28), with strokes a tenth or so of the glyph's size.
+A page of handwriting, or a line drawing, is cut into pieces of that shape:
+
+* the ink is binarised and its connected components found (8-connected);
+* components closer than ``join_strokes`` stroke widths are grouped (the dot of an i, a broken
+  stroke of a 5);
+* a group wider or taller than ``glyph_strokes`` stroke widths (a cursive word, a drawing) is cut
+  into a grid of square tiles.
+
+Each piece becomes one model input plus the :class:`~igae_robot.images.GlyphTransform` that maps the
+model's canvas back onto the *source image's* pixels (:func:`glyph_crops`), so the gestures of all
+pieces land where their ink was and a page comes out as a page.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .errors import ConfigError
+from .images import GlyphTransform, is_light_background
+
+__all__ = ["Piece", "SPLIT_MODES", "ink_image", "stroke_width", "find_pieces", "to_canvas", "glyph_crops"]
+
+SPLIT_MODES = ("auto", "none", "components")
+
+_INK = 0.5  # binarisation level of the ink image for components and stroke width
+_CONTENT = 0.2  # ink above this is content (as images.to_glyph): faint scanner noise does not stretch the box
+_EIGHT = np.ones((3, 3), dtype=bool)  # 8-connectivity
+
+
+@dataclass(frozen=True, eq=False)
+class Piece:
+    """A glyph-sized part of an image: a box (x0, y0, x1, y1) in source pixels (x1, y1 exclusive)
+    and ``mask`` (y1-y0, x1-x0) bool, the pixels of the box that belong to it (None: all)."""
+
+    box: tuple[int, int, int, int]
+    mask: np.ndarray | None = None
+
+
+def ink_image(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
+    """Grayscale (H,W) in [0,1] (1 = white) -> ink (H,W) float32 in [0,1] (1 = full ink).
+
+    invert: None = detect from the border (as :func:`~igae_robot.images.to_glyph`); True = dark ink
+    on light paper; False = light ink on dark.  Contrast is stretched as ``to_glyph`` does: the 5th
+    percentile becomes 0 (paper), the darkest ink 1.
+    """
+    dark_on_light = is_light_background(gray) if invert is None else invert
+    ink = 1.0 - gray if dark_on_light else gray
+    lo = float(np.percentile(ink, 5))
+    return np.clip((ink - lo) / max(1e-6, float(ink.max()) - lo), 0.0, 1.0).astype(np.float32)
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Typical stroke width of the ink, pixels (0 for a blank image).
+
+    A stroke of width w and length L covers w·L pixels and has about 2·L boundary pixels, so
+    w ≈ 2 · area / boundary.  (Strokes one pixel wide read as 2; that only makes pieces larger.)
+    """
+    binary = ink > _INK
+    area = int(binary.sum())
+    if area == 0:
+        return 0.0
+    boundary = area - int(ndimage.binary_erosion(binary).sum())
+    return 2.0 * area / max(1, boundary)
+
+
+def find_pieces(
+    ink: np.ndarray, split: str = "auto", glyph_strokes: float = 12.0, join_strokes: float = 2.0, width: float | None = None
+) -> list[Piece]:
+    """The glyph-sized pieces of an ink image (H,W) in [0,1], in reading order (top to bottom, left to right).
+
+    split: ``"none"`` = the whole image is one glyph; ``"components"`` = always cut into grouped
+    components and tiles; ``"auto"`` = one glyph when the ink fits in a square of ``glyph_strokes``
+    stroke widths (a glyph, e.g. an MNIST digit), else as ``"components"``.
+    width: the ink's :func:`stroke_width` if the caller has it already.
+    Returns [] when there is no ink to cut (the caller draws nothing).
+    """
+    if split not in SPLIT_MODES:
+        raise ConfigError(f"unknown split mode {split!r}; known: {', '.join(SPLIT_MODES)}")
+    h, w = ink.shape
+    if split == "none":
+        return [Piece((0, 0, w, h))]
+    width = stroke_width(ink) if width is None else width
+    if width == 0:
+        return []
+    limit = max(4, math.ceil(glyph_strokes * width))  # largest glyph side, pixels
+    binary = ink > _INK
+    if split == "auto":
+        rows, cols = np.flatnonzero(binary.any(axis=1)), np.flatnonzero(binary.any(axis=0))
+        if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= limit:
+            return [Piece((0, 0, w, h))]
+    # Grow every component by half the join distance: components closer than it merge into one group.
+    # The grown region also keeps the faint anti-aliased fringe of the ink with its group.
+    reach = max(1, round(join_strokes * width / 2))
+    grown = ndimage.binary_dilation(binary, iterations=reach)
+    labels, _ = ndimage.label(grown, structure=_EIGHT)
+    min_area = max(2.0, width * width / 2)  # specks smaller than half a stroke-width square are noise
+    pieces = []
+    for index, region in enumerate(ndimage.find_objects(labels), start=1):
+        if region is None:
+            continue
+        ys, xs = region
+        mask = labels[region] == index
+        if int((binary[region] & mask).sum()) < min_area:
+            continue
+        pieces += _tiles((xs.start, ys.start, xs.stop, ys.stop), mask, binary[region], limit, min_area)
+    return sorted(pieces, key=lambda p: (p.box[1] // limit, p.box[0]))
+
+
+def _tiles(box: tuple[int, int, int, int], mask: np.ndarray, binary: np.ndarray, limit: int, min_area: float) -> list[Piece]:
+    """Cut a group larger than ``limit`` pixels into a grid of equal tiles no larger than ``limit``."""
+    x0, y0, x1, y1 = box
+    nx, ny = math.ceil((x1 - x0) / limit), math.ceil((y1 - y0) / limit)
+    xs = np.linspace(0, x1 - x0, nx + 1).round().astype(int)
+    ys = np.linspace(0, y1 - y0, ny + 1).round().astype(int)
+    out = []
+    for i in range(ny):
+        for j in range(nx):
+            tile = mask[ys[i] : ys[i + 1], xs[j] : xs[j + 1]]
+            if int((tile & binary[ys[i] : ys[i + 1], xs[j] : xs[j + 1]]).sum()) >= min_area:
+                out.append(Piece((x0 + xs[j], y0 + ys[i], x0 + xs[j + 1], y0 + ys[i + 1]), tile))
+    return out
+
+
+def to_canvas(
+    ink: np.ndarray, size: int = 28, box: int = 20, keep_scale: tuple[float, float] = (0.85, 1.2)
+) -> tuple[np.ndarray, GlyphTransform]:
+    """Ink (H,W) in [0,1] -> model input (size,size) float32 + its transform back to the ink's pixels.
+
+    MNIST's own normalisation, which the model was trained on: the ink's bounding box scaled to fit a
+    ``box`` x ``box`` square (aspect kept), then shifted by whole pixels so that its centre of mass is
+    at the canvas centre.  A scale within ``keep_scale`` is taken as 1: resampling by a few percent
+    blurs a glyph more than the size mismatch changes it, and an MNIST digit then passes through
+    unchanged.  (:func:`~igae_robot.images.to_glyph` centres the box instead and always resamples.)
+    """
+    h, w = ink.shape
+    rows, cols = np.flatnonzero(ink.max(axis=1) > _CONTENT), np.flatnonzero(ink.max(axis=0) > _CONTENT)
+    canvas = np.zeros((size, size), dtype=np.float32)
+    if len(rows) == 0:  # nothing to draw: the whole frame, as to_glyph does
+        side = max(h, w)
+        return canvas, GlyphTransform(side, (w - side) / 2, (h - side) / 2, (w, h))
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    scale = box / max(y1 - y0, x1 - x0)  # canvas pixels per source pixel
+    if keep_scale[0] <= scale <= keep_scale[1]:
+        scale = 1.0
+    if scale == 1.0 and (h, w) == (size, size) and _com_offset(ink) <= 1.0:
+        # Already a model input (an MNIST digit): pass it through untouched, not even moved by a pixel.
+        return ink.astype(np.float32), GlyphTransform(float(size), 0.0, 0.0, (w, h))
+    y0, x0, y1, x1 = max(0, y0 - 1), max(0, x0 - 1), min(h, y1 + 1), min(w, x1 + 1)  # keep the faint edge
+    crop = ink[y0:y1, x0:x1]
+    if scale != 1.0:
+        out_w, out_h = max(1, math.ceil((x1 - x0) * scale)), max(1, math.ceil((y1 - y0) * scale))
+        # Pad so the source box (out / scale, a little past the crop) lies inside the image Pillow resizes.
+        padded = np.zeros((math.ceil(out_h / scale) + 1, math.ceil(out_w / scale) + 1), dtype=np.float32)
+        padded[: crop.shape[0], : crop.shape[1]] = crop
+        filt = Image.LANCZOS if scale < 1 else Image.BILINEAR  # anti-alias when shrinking
+        crop = np.asarray(Image.fromarray(padded).resize((out_w, out_h), filt, box=(0, 0, out_w / scale, out_h / scale)))
+        crop = np.clip(crop, 0.0, 1.0)
+    ch, cw = crop.shape
+    ch, cw = min(ch, size), min(cw, size)  # a glyph larger than the canvas (keep_scale > size / box) is cut
+    crop = crop[:ch, :cw]
+    mass = float(crop.sum())
+    com_y = float((crop.sum(axis=1) * (np.arange(ch) + 0.5)).sum()) / mass
+    com_x = float((crop.sum(axis=0) * (np.arange(cw) + 0.5)).sum()) / mass
+    px = int(np.clip(round(size / 2 - com_x), 0, size - cw))
+    py = int(np.clip(round(size / 2 - com_y), 0, size - ch))
+    canvas[py : py + ch, px : px + cw] = crop
+    # canvas pixel c = (source pixel - x0) * scale + px; canvas unit u = c / size
+    return canvas, GlyphTransform(size / scale, x0 - px / scale, y0 - py / scale, (w, h))
+
+
+def _com_offset(ink: np.ndarray) -> float:
+    """Largest distance (pixels, per axis) from the ink's centre of mass to the image centre."""
+    h, w = ink.shape
+    mass = float(ink.sum())
+    com_y = float((ink.sum(axis=1) * (np.arange(h) + 0.5)).sum()) / mass
+    com_x = float((ink.sum(axis=0) * (np.arange(w) + 0.5)).sum()) / mass
+    return max(abs(com_x - w / 2), abs(com_y - h / 2))
+
+
+def glyph_crops(ink: np.ndarray, pieces: list[Piece], size: int = 28, box: int = 20) -> tuple[np.ndarray, list[GlyphTransform]]:
+    """Model inputs for ``pieces`` of an ink image (H,W): glyphs (K,size,size) float32 in [0,1] and,
+    per glyph, the transform from its canvas units to the *source image's* pixels (see :func:`to_canvas`)."""
+    h, w = ink.shape
+    glyphs, transforms = [], []
+    for piece in pieces:
+        x0, y0, x1, y1 = piece.box
+        crop = ink[y0:y1, x0:x1] if piece.mask is None else ink[y0:y1, x0:x1] * piece.mask
+        glyph, t = to_canvas(crop, size, box)
+        glyphs.append(glyph)
+        transforms.append(GlyphTransform(t.scale, t.offset_x + x0, t.offset_y + y0, (w, h)))
+    stack = np.stack(glyphs) if glyphs else np.zeros((0, size, size), dtype=np.float32)
+    return stack, transforms

@@ -1,0 +1,249 @@
+"""Batch vectorization, library side: pieces of a page, model inputs, refinement, the pipeline, resume."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from vectorize_fixtures import TINY, glyph_image, good_and_bad_folder, mnist_like, page_image, tiny_checkpoint
+
+from igae_robot.checkpoint import load_checkpoint
+from igae_robot.components import find_pieces, glyph_crops, ink_image, stroke_width, to_canvas
+from igae_robot.config import ModelConfig
+from igae_robot.errors import ConfigError, DataError, GestureError
+from igae_robot.exporters import export_file, read_file
+from igae_robot.images import read_image
+from igae_robot.model import GestureAutoencoder
+from igae_robot.refine import reconstruction_mse, refine
+from igae_robot.vectorize import MANIFEST, VectorizeOptions, discover_images, read_manifest, vectorize
+
+SVG = {".svg": functools.partial(export_file, fmt="svg", machine=None)}
+
+
+@pytest.fixture(scope="module")
+def ckpt_path(tmp_path_factory):
+    return tiny_checkpoint(tmp_path_factory.mktemp("model") / "checkpoint.pt")
+
+
+# ---- components -------------------------------------------------------------------------------
+
+
+def test_ink_is_the_same_for_dark_on_light_and_light_on_dark():
+    dark = np.asarray(glyph_image("ring", dark_on_light=True), dtype=np.float32) / 255
+    light = np.asarray(glyph_image("ring", dark_on_light=False), dtype=np.float32) / 255
+    np.testing.assert_allclose(ink_image(dark), ink_image(light))
+    np.testing.assert_allclose(ink_image(dark, invert=True), ink_image(light, invert=False))
+    assert ink_image(dark).max() == 1.0 and ink_image(dark)[0, 0] == 0.0
+
+
+def test_stroke_width_of_a_drawn_line():
+    for width in (2, 4, 6):
+        ink = ink_image(np.asarray(glyph_image("cross", 120, width=width), dtype=np.float32) / 255)
+        assert stroke_width(ink) == pytest.approx(width, rel=0.35)
+    assert stroke_width(np.zeros((10, 10))) == 0.0
+
+
+def test_pieces_of_a_page_in_reading_order(tmp_path):
+    ink = ink_image(read_image(page_image(tmp_path / "page.png")))
+    pieces = find_pieces(ink, "auto")
+    assert len(pieces) == 3
+    xs = [p.box[0] for p in pieces]
+    assert xs == sorted(xs) and xs[0] < 30 < xs[1] < 100 < xs[2]
+    assert len(find_pieces(ink, "none")) == 1
+    assert find_pieces(np.zeros((30, 30), np.float32)) == []
+    with pytest.raises(ConfigError, match="unknown split mode 'tiles'; known: auto, none, components"):
+        find_pieces(ink, "tiles")
+
+
+def test_one_glyph_stays_whole_and_a_long_stroke_is_tiled():
+    glyph = ink_image(np.asarray(glyph_image("ring", 40), dtype=np.float32) / 255)
+    assert [p.box for p in find_pieces(glyph, "auto")] == [(0, 0, 40, 40)]
+    wave = np.zeros((30, 400), np.float32)
+    wave[14:17, 10:390] = 1.0  # one connected stroke 130 stroke widths long
+    tiles = find_pieces(wave, "auto")
+    assert len(tiles) > 3 and all(p.box[2] - p.box[0] <= 12 * 3 + 1 for p in tiles)
+
+
+def test_mnist_digits_pass_through_unchanged(mnist_dir):
+    """The model's own input format is not resampled or moved: what it was trained on is what it sees."""
+    from igae_robot.data import load_dataset
+
+    for digit in load_dataset("mnist", mnist_dir, "test").images[:200, 0].numpy():
+        canvas, t = to_canvas(digit)
+        np.testing.assert_array_equal(canvas, digit)
+        assert (t.scale, t.offset_x, t.offset_y) == (28.0, 0.0, 0.0)
+
+
+def test_canvas_transform_maps_back_to_the_source_pixels():
+    ink = np.zeros((300, 200), np.float32)
+    ink[100:180, 40:100] = 1.0  # an 80 x 60 block
+    canvas, t = to_canvas(ink)
+    rows, cols = np.nonzero(canvas > 0.5)
+    assert rows.max() - rows.min() + 1 == pytest.approx(20, abs=1)  # the longer side fits the 20 px box
+    corners = np.array([[cols.min(), rows.min()], [cols.max() + 1, rows.max() + 1]]) / 28
+    np.testing.assert_allclose(t.to_source(corners), [[40, 100], [100, 180]], atol=4)
+    glyphs, transforms = glyph_crops(ink, find_pieces(ink, "components"))
+    assert glyphs.shape == (1, 28, 28) and transforms[0].source_size == (200, 300)
+
+
+# ---- refine -----------------------------------------------------------------------------------
+
+
+def _encoded(cfg: ModelConfig, n: int = 6, seed: int = 0):
+    torch.manual_seed(seed)
+    model = GestureAutoencoder(cfg).eval()
+    x = torch.from_numpy(mnist_like(n, seed))[:, None]
+    with torch.no_grad():
+        return model.encode(x), x
+
+
+@pytest.mark.parametrize("cfg", [TINY, ModelConfig(decoder="points", steps=10, hidden=(32,))], ids=["gesture", "points"])
+def test_refine_lowers_every_glyphs_loss(cfg):
+    g, x = _encoded(cfg)
+    before = reconstruction_mse(g, x, cfg)
+    refined = refine(cfg, g, x, steps=40, lr=0.1)
+    after = reconstruction_mse(refined, x, cfg)
+    assert (after <= before + 1e-7).all() and after.mean() < 0.7 * before.mean()
+    assert not refined.velocity.requires_grad
+    if cfg.decoder == "gesture":  # the model's limits hold: steps of at most step_size_px
+        assert refined.velocity.abs().max() <= cfg.step_size_px / cfg.image_size + 1e-6
+    assert ((refined.pressure >= 0) & (refined.pressure <= 1)).all()
+
+
+def test_refine_does_not_depend_on_the_batch():
+    g, x = _encoded(TINY)
+    alone = refine(TINY, g[0], x[:1], steps=10)
+    together = refine(TINY, g, x, steps=10)
+    torch.testing.assert_close(alone.positions(), together[0].positions(), rtol=0, atol=1e-6)
+
+
+def test_refine_zero_steps_and_bad_shapes():
+    g, x = _encoded(TINY, 2)
+    same = refine(TINY, g, x, steps=0)
+    torch.testing.assert_close(same.positions(), g.positions())
+    with pytest.raises(GestureError, match=r"refine needs images of shape \(2, 1, S, S\)"):
+        refine(TINY, g, x[:1], steps=5)
+
+
+# ---- the pipeline -----------------------------------------------------------------------------
+
+
+def test_discover_names_outputs_and_skips_the_output_folder(tmp_path):
+    glyph_image("line").save(tmp_path / "a.png")
+    glyph_image("ring").save(tmp_path / "a.jpg")
+    glyph_image("ring").save(tmp_path / "b.PNG")
+    (tmp_path / "out").mkdir()
+    glyph_image("ring").save(tmp_path / "out" / "old.png")
+    found = discover_images([tmp_path], exclude=tmp_path / "out")
+    assert [(s.name, s.stem) for s in found] == [("a.jpg", "a.jpg"), ("a.png", "a.png"), ("b.PNG", "b")]
+    with pytest.raises(DataError, match="no such file or folder"):
+        discover_images([tmp_path / "missing"])
+
+
+def test_bad_files_are_recorded_and_good_ones_vectorized(tmp_path, ckpt_path):
+    good, bad = good_and_bad_folder(tmp_path / "in")
+    out = tmp_path / "out"
+    sources = discover_images([tmp_path / "in"])
+    assert sorted(s.name for s in sources) == sorted(good + bad)
+    summary = vectorize(sources, out, load_checkpoint(ckpt_path), SVG, VectorizeOptions(workers=0, batch_size=4))
+    records = read_manifest(out / MANIFEST)
+    assert sorted(records) == sorted(good + bad)
+    for name in good:
+        r = records[name]
+        assert r["status"] == "ok", r
+        assert 0 <= r["iou"] <= 1 and r["mse"] >= 0 and r["strokes"] >= 0 and r["glyphs"] == 1
+        sheet = read_file(out / r["outputs"][0])
+        assert sheet.page.width_mm == pytest.approx(r["width_px"] * 25.4 / 96)
+        x0, y0, x1, y1 = sheet.page.drawable
+        for p in sheet.polylines:  # strokes stay inside the source image's frame
+            assert (p.points >= [x0 - 1e-6, y0 - 1e-6]).all() and (p.points <= [x1 + 1e-6, y1 + 1e-6]).all()
+    reasons = {name: records[name]["reason"] for name in bad}
+    assert all(records[n]["status"] == "error" and n in reasons[n] for n in bad)
+    assert "empty file" in reasons["empty.png"]
+    assert "20000x20000" in reasons["huge.png"] or "DecompressionBomb" in reasons["huge.png"]
+    assert "not a readable image" in reasons["text.png"]
+    assert "truncated" in reasons["truncated.png"] or "corrupt" in reasons["truncated.png"]
+    assert len(summary.errors) == 4 and summary.processed == 9
+    # The manifest is compacted at the end: one line per source, in source order.
+    lines = (out / MANIFEST).read_text().splitlines()
+    assert [json.loads(line)["source"] for line in lines] == [s.name for s in sources]
+
+
+def test_resume_skips_done_images_and_redoes_changed_ones(tmp_path, ckpt_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, kind in enumerate(("line", "ring", "cross")):
+        glyph_image(kind).save(folder / f"{i}.png")
+    (folder / "bad.png").write_bytes(b"")
+    out, ckpt = tmp_path / "out", load_checkpoint(ckpt_path)
+    opts = VectorizeOptions(workers=0)
+    first = vectorize(discover_images([folder]), out, ckpt, SVG, opts)
+    assert (first.processed, first.skipped) == (4, 0)
+    before = {p.name: p.read_bytes() for p in out.glob("*.svg")}
+    again = vectorize(discover_images([folder]), out, ckpt, SVG, opts)
+    assert (again.processed, again.skipped) == (1, 3)  # only the failed file is tried again
+    (out / "1.svg").unlink()
+    glyph_image("cross", 50).save(folder / "2.png")  # a changed source
+    third = vectorize(discover_images([folder]), out, ckpt, SVG, opts)
+    assert (third.processed, third.skipped) == (3, 1)
+    assert (out / "1.svg").read_bytes() == before["1.svg"] and (out / "0.svg").read_bytes() == before["0.svg"]
+    assert vectorize(discover_images([folder]), out, ckpt, SVG, VectorizeOptions(workers=0, dpi=300)).processed == 4
+    assert vectorize(discover_images([folder]), out, ckpt, SVG, VectorizeOptions(workers=0, dpi=300, force=True)).skipped == 0
+
+
+def test_a_page_comes_out_as_a_page(tmp_path, ckpt_path):
+    (tmp_path / "in").mkdir()
+    page_image(tmp_path / "in" / "page.png")
+    summary = vectorize(discover_images([tmp_path / "in"]), tmp_path / "out", load_checkpoint(ckpt_path), SVG,
+                        VectorizeOptions(workers=0, width_mm=100.0))
+    (record,) = summary.records
+    assert record["status"] == "ok" and record["glyphs"] == 3 and record["width_mm"] == 100.0
+    sheet = read_file(tmp_path / "out" / "page.svg")
+    assert sheet.page.width_mm == pytest.approx(100) and sheet.page.height_mm == pytest.approx(40)
+    # Each glyph is placed over its own third of the page (0.5 mm per source pixel).
+    centres = sorted(p.to_page(np.array([[0.5, 0.5]]))[0, 0] for p in sheet.placements)
+    np.testing.assert_allclose(centres, [17.5, 50, 82.5], atol=3)
+
+
+def test_refine_is_reported_before_and_after(tmp_path, ckpt_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, kind in enumerate(("line", "ring")):
+        glyph_image(kind).save(folder / f"{i}.png")
+    summary = vectorize(discover_images([folder]), tmp_path / "out", load_checkpoint(ckpt_path), SVG,
+                        VectorizeOptions(workers=0, refine_steps=30, refine_lr=0.1))
+    for r in summary.records:
+        assert r["status"] == "ok" and {"iou_encoder", "mse_encoder"} <= set(r)
+    m = summary.means()
+    assert m["mse"] < m["mse_encoder"]
+
+
+def test_export_errors_are_recorded_per_image(tmp_path, ckpt_path):
+    from igae_robot.machine import load_machine
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    glyph_image("line", 40).save(folder / "small.png")
+    wide = np.full((400, 4000), 255, np.uint8)  # 1058 mm wide at 96 dpi: off a 300 mm plotter
+    wide[190:210, 100:3900] = 0  # one long stroke across it
+    Image.fromarray(wide).save(folder / "wide.png")
+    writers = {".gcode": functools.partial(export_file, fmt="gcode", machine=load_machine("grbl-servo"))}
+    summary = vectorize(discover_images([folder]), tmp_path / "out", load_checkpoint(ckpt_path), writers, VectorizeOptions(workers=0))
+    status = {r["source"]: r for r in summary.records}
+    assert status["small.png"]["status"] == "ok"
+    assert status["wide.png"]["status"] == "error" and "wide.png" in status["wide.png"]["reason"]
+
+
+def test_manifest_survives_a_line_cut_by_a_kill(tmp_path):
+    from igae_robot.vectorize import _Manifest
+
+    path = tmp_path / MANIFEST
+    path.write_text('{"source": "a.png", "status": "ok"}\n{"source": "b.png", "sta')
+    manifest = _Manifest(path)
+    manifest.write({"source": "c.png", "status": "ok"})
+    manifest.close()
+    assert sorted(read_manifest(path)) == ["a.png", "c.png"]

@@ -1,0 +1,127 @@
+"""``igae vectorize`` end to end: bad files, exit codes, formats, and kill -9 in the middle of a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from vectorize_fixtures import glyph_image, good_and_bad_folder, tiny_checkpoint
+
+from igae_robot.cli import vectorize_commands  # noqa: F401  (registers the command until cli/main.py imports it)
+from igae_robot.cli.main import app
+
+runner = CliRunner()
+IGAE = [sys.executable, "-c", "from igae_robot.cli import vectorize_commands; from igae_robot.cli.main import app; app()"]
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    return str(tiny_checkpoint(tmp_path_factory.mktemp("model") / "checkpoint.pt"))
+
+
+def _children(pid: int) -> list[int]:
+    """Pids of the live processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _manifest(out) -> dict[str, dict]:
+    return {r["source"]: r for r in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())}
+
+
+def test_bad_files_give_warnings_exit_0_or_1_with_strict(tmp_path, ckpt):
+    good, bad = good_and_bad_folder(tmp_path / "in")
+    out = tmp_path / "out"
+    args = ["vectorize", str(tmp_path / "in"), "-o", str(out), "--model", ckpt, "--format", "svg,gcode",
+            "--machine", "grbl-servo", "--workers", "0", "--no-progress"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "4 warning(s): 4 of 9 images failed" in result.output and "empty.png: empty file" in result.output
+    records = _manifest(out)
+    assert sorted(records) == sorted(good + bad)
+    for name in good:
+        stem = name.rsplit(".", 1)[0]
+        assert records[name]["outputs"] == [f"{stem}.svg", f"{stem}.gcode"]
+        assert (out / f"{stem}.svg").is_file() and (out / f"{stem}.gcode").read_text().startswith("; igae G-code for grbl-servo")
+    assert not list(out.rglob("truncated.*")) and not list(out.rglob(".*.tmp"))
+    strict = runner.invoke(app, args + ["--strict"])
+    assert strict.exit_code == 1 and "resuming: 5 of 9 images already done" in strict.output
+
+
+def test_user_errors_exit_2(tmp_path, ckpt):
+    glyph_image("line").save(tmp_path / "a.png")
+    result = runner.invoke(app, ["vectorize", str(tmp_path), "-o", str(tmp_path / "o"), "--model", ckpt, "--format", "pdf"])
+    assert result.exit_code == 2 and "unknown format 'pdf'; known: svg, gcode, waypoints, urscript" in result.output
+    result = runner.invoke(app, ["vectorize", str(tmp_path), "-o", str(tmp_path / "o"), "--model", ckpt, "--format", "gcode",
+                                 "--machine", "ur-table"])
+    assert result.exit_code == 2 and "--format gcode needs a plotter profile; --machine gave ur-table (arm)" in result.output
+    result = runner.invoke(app, ["vectorize", str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "--model", ckpt])
+    assert result.exit_code == 2 and "no such file or folder" in result.output
+    result = runner.invoke(app, ["vectorize", str(tmp_path), "-o", str(tmp_path / "o"), "--model", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2 and "no such checkpoint" in result.output
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the run's workers through Linux /proc")
+def test_kill_9_then_resume_gives_the_same_outputs(tmp_path, ckpt):
+    """SIGKILL a run in the middle, run again: every output is byte for byte what one uninterrupted run writes."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    kinds = ("line", "ring", "cross")
+    for i in range(240):
+        glyph_image(kinds[i % 3], 32 + i % 17, dark_on_light=i % 2 == 0, width=2 + i % 3).save(folder / f"{i:03d}.png")
+    common = ["--model", ckpt, "--format", "svg,gcode", "--batch-size", "8", "--workers", "2", "--no-progress"]
+    killed, reference = tmp_path / "killed", tmp_path / "reference"
+
+    proc = subprocess.Popen(IGAE + ["vectorize", str(folder), "-o", str(killed), *common],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = killed / "manifest.jsonl"
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if manifest.is_file() and manifest.read_text().count("\n") >= 20:
+            workers = _children(proc.pid)
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    done_before = manifest.read_text().count("\n")
+    assert 20 <= done_before < 240
+    assert workers, "the run had no worker processes"
+    deadline = time.monotonic() + 10  # its loader and export workers end with it
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    for pid in orphans:
+        os.kill(pid, signal.SIGKILL)
+    assert not orphans, "worker processes outlived the killed run"
+
+    resumed = runner.invoke(app, ["vectorize", str(folder), "-o", str(killed), *common])
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming:" in resumed.output
+    whole = runner.invoke(app, ["vectorize", str(folder), "-o", str(reference), *common])
+    assert whole.exit_code == 0, whole.output
+
+    files = sorted(p.name for p in reference.iterdir())
+    assert sorted(p.name for p in killed.iterdir()) == files and len(files) == 2 * 240 + 1
+    for name in files:
+        if name != "manifest.jsonl":
+            assert (killed / name).read_bytes() == (reference / name).read_bytes(), name
+    a, b = _manifest(killed), _manifest(reference)
+    assert list(a) == list(b)
+    for name in a:
+        a[name].pop("seconds"), b[name].pop("seconds")
+        assert a[name] == b[name]
