@@ -128,6 +128,12 @@ def eval_(
             console.print(f"wrote {p}", highlight=False)
 
 
+def _start(m) -> str:
+    if m.decoder == "points":
+        return "-"  # independent markers have no pen start
+    return "predicted" if m.start is None else f"({m.start[0]:g}, {m.start[1]:g})"
+
+
 @app.command()
 @user_errors
 def presets():
@@ -143,7 +149,7 @@ def presets():
         c = load_preset(name)
         m = c.model
         table.add_row(name, m.decoder, str(m.steps), m.encoder, "-".join(map(str, m.hidden)), m.activation,
-                      "predicted" if m.start is None else str(m.start), str(c.train.epochs))
+                      _start(m), str(c.train.epochs))
     out.print(table)
 
 
