@@ -19,6 +19,7 @@ Lines are short (GRBL senders choke on long ones) and contain no parentheses.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable
 
 from igae_robot.errors import CheckError
@@ -38,19 +39,26 @@ def _n(x: float) -> str:
 
 def sheet_meta_lines(sheet: Sheet, extra: Iterable[str] = ()) -> list[str]:
     """The metadata lines of a sheet (without comment prefix), then ``extra`` lines (already prefixed "igae ")."""
-    page = sheet.page
     release = sheet.threshold - 0.15 if sheet.release is None else sheet.release
-    lines = [
-        f"igae sheet {META_VERSION}",
-        f"igae page {_n(page.width_mm)} {_n(page.height_mm)} margin {_n(page.margin_mm)} name {page.name}",
-        f"igae pen-threshold {_n(sheet.threshold)} {_n(release)}",
-    ]
-    for p in sheet.placements:
-        lines.append(
-            f"igae glyph {p.glyph} label {p.label} row {p.row} col {p.col} "
-            f"scale {_n(p.scale_mm)} at {_n(p.x_mm)} {_n(p.y_mm)}"
-        )
+    lines = [f"igae sheet {META_VERSION}", _page_line(sheet.page), _threshold_line(sheet.threshold, release)]
+    lines += map(_glyph_line, sheet.placements)
     return lines + list(extra)
+
+
+# Cached: a batch of sheets (igae vectorize) repeats the same page, thresholds and placements.
+@functools.lru_cache(maxsize=256)
+def _page_line(page: Page) -> str:
+    return f"igae page {_n(page.width_mm)} {_n(page.height_mm)} margin {_n(page.margin_mm)} name {page.name}"
+
+
+@functools.lru_cache(maxsize=16)
+def _threshold_line(threshold: float, release: float) -> str:
+    return f"igae pen-threshold {_n(threshold)} {_n(release)}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _glyph_line(p: Placement) -> str:
+    return f"igae glyph {p.glyph} label {p.label} row {p.row} col {p.col} scale {_n(p.scale_mm)} at {_n(p.x_mm)} {_n(p.y_mm)}"
 
 
 def stroke_line(index: int, glyph: int) -> str:

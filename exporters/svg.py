@@ -12,31 +12,45 @@ change width, so each path also keeps its per-point pressure in ``data-igae-pres
 other software) for the re-render check.  A dot (a stroke of one point, or of no length) is a
 ``DOT_MM`` long segment at its point: vpype drops zero-length paths, so plotters fed through it
 would skip a true ``M x,y L x,y``.
+
+The document is built from string templates; :func:`svg_texts` writes many sheets at once and
+formats the coordinates and pressures of all of them in one vectorised pass
+(:func:`igae_robot.units.join_numbers`), which is what ``igae vectorize`` needs for thousands of
+small files.  :func:`write_svg` is the same function for one sheet.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
-from typing import TextIO
+from typing import Sequence, TextIO
+from xml.sax.saxutils import escape
 
 import numpy as np
-import svgwrite
-from svgwrite.extensions import Inkscape
 
 from igae_robot.errors import CheckError, ExportError
 from igae_robot.geometry import Polyline
 from igae_robot.machine import Machine
 from igae_robot.sheet import Sheet
-from igae_robot.units import MM_DIGITS, format_number
+from igae_robot.units import MM_DIGITS, format_number, format_numbers, join_numbers
 
 from ._meta import Meta, parse_meta, sheet_meta_lines
 
-__all__ = ["write_svg", "read_svg", "LAYER_MODES"]
+__all__ = ["write_svg", "svg_texts", "read_svg", "LAYER_MODES"]
 
 LAYER_MODES = ("row", "glyph", "pen", "one")
 DEFAULT_WIDTH_MM = (0.2, 0.6)
 DOT_MM = 0.01  # length of the segment that draws a dot
+
+# The document around the layers: the namespaces and attributes the svgwrite-based writer of
+# igae 0.1 produced, so a file is the same document, byte for byte, as earlier runs wrote.
+_NAMESPACES = (
+    'xmlns="http://www.w3.org/2000/svg" xmlns:ev="http://www.w3.org/2001/xml-events" '
+    'xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
+    'xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd" xmlns:xlink="http://www.w3.org/1999/xlink"'
+)
+_LAYER_STYLE = 'stroke="black" stroke-linecap="round" stroke-linejoin="round"'
 
 
 def write_svg(
@@ -48,59 +62,120 @@ def write_svg(
     width_mm: tuple[float, float] = DEFAULT_WIDTH_MM,
 ) -> None:
     """Write ``sheet`` as SVG to a text stream.  ``machine`` is not used (an SVG is page-only)."""
+    stream.write(svg_texts([sheet], layers, pens, width_mm)[0])
+
+
+def svg_texts(
+    sheets: Sequence[Sheet], layers: str = "row", pens: int = 3, width_mm: tuple[float, float] = DEFAULT_WIDTH_MM
+) -> list[str]:
+    """The SVG document of each sheet, as :func:`write_svg` writes it.
+
+    For many sheets at once (``igae vectorize``): the numbers of every stroke of every sheet are
+    formatted in one vectorised pass, which is most of the work for small sheets.
+    """
     if layers not in LAYER_MODES:
         raise ExportError(f"unknown SVG layer mode {layers!r}; known: {', '.join(LAYER_MODES)}")
     if pens < 1:
         raise ExportError(f"--pens must be at least 1, got {pens}")
-    page = sheet.page
-    w, h = format_number(page.width_mm), format_number(page.height_mm)
-    dwg = svgwrite.Drawing(size=(f"{w}mm", f"{h}mm"), viewBox=f"0 0 {w} {h}", debug=False)
+    polylines = [poly for sheet in sheets for poly in sheet.polylines]
+    points, pressure, mean_pressure = _drawn(polylines)
+    coords, pressures = _stroke_texts(points, pressure)
+    widths = format_numbers(width_mm[0] + (width_mm[1] - width_mm[0]) * mean_pressure, 4)
     extra = [f"igae svg-width {format_number(width_mm[0], 6)} {format_number(width_mm[1], 6)}"]
-    dwg.set_desc("igae sheet", "\n".join(sheet_meta_lines(sheet, extra)))
-    inkscape = Inkscape(dwg)
-    groups: dict[int, svgwrite.container.Group] = {}
+    texts, k = [], 0
+    for sheet in sheets:
+        n = len(sheet.polylines)
+        paths = zip(sheet.polylines, coords[k : k + n], pressures[k : k + n], widths[k : k + n], mean_pressure[k : k + n])
+        texts.append(_document(sheet, extra, _layers(sheet, paths, layers, pens)))
+        k += n
+    return texts
+
+
+def _drawn(polylines: list[Polyline]) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """What each path draws: its points (N,2) mm and pressures, and its mean pressure (stroke width).
+
+    A dot (one point, or a stroke of no length) is a ``DOT_MM`` segment at its first point with
+    its highest pressure: that marker covers the others.
+    """
+    if not polylines:
+        return [], [], np.zeros(0)
+    counts = np.array([len(p) for p in polylines])
+    ends = np.cumsum(counts)  # path i is rows ends[i] - counts[i] .. ends[i] - 1 of the concatenation
+    all_points = np.concatenate([p.points for p in polylines])
+    moved = np.any(all_points[1:] != all_points[:-1], axis=1)  # (total-1,) between consecutive rows
+    moved[ends[:-1] - 1] = False  # from one path's last point to the next path's first: not drawn
+    moved_before = np.concatenate([[0], np.cumsum(moved)])  # segments that move, before each row
+    is_dot = moved_before[ends - 1] == moved_before[ends - counts]
+    points = [poly.points for poly in polylines]
+    pressure = [poly.pressure for poly in polylines]
+    for i in np.flatnonzero(is_dot):
+        points[i] = points[i][:1] + np.array([[0.0, 0.0], [DOT_MM, 0.0]])
+        pressure[i] = pressure[i].max(keepdims=True)
+    sizes = np.array([len(p) for p in pressure])
+    means = np.add.reduceat(np.concatenate(pressure), np.cumsum(sizes) - sizes) / sizes
+    return points, pressure, means
+
+
+def _stroke_texts(points: list[np.ndarray], pressure: list[np.ndarray]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Per path: ("x0,y0", "x1,y1 x2,y2 ...") and "p0 p1 ...", from two vectorised passes."""
+    if not points:
+        return [], []
+    xy = np.concatenate(points)  # (total, 2); every path has at least two points
+    counts = np.array([len(p) for p in points])
+    last = np.cumsum(counts) - 1
+    seps = np.full(xy.shape, ord(" "), np.uint8)
+    seps[:, 0] = ord(",")
+    seps[last - counts + 1, 1] = ord("|")  # after the first point: " L " goes there
+    seps[last, 1] = ord("\n")  # one line per path
+    coords = [tuple(line.split("|")) for line in join_numbers(xy, MM_DIGITS, seps).split("\n")[:-1]]
+    p = np.concatenate(pressure)
+    pseps = np.full(len(p), ord(" "), np.uint8)
+    pseps[np.cumsum([len(q) for q in pressure]) - 1] = ord("\n")
+    return coords, join_numbers(p, 6, pseps).split("\n")[:-1]
+
+
+def _layers(sheet: Sheet, paths, mode: str, pens: int) -> str:
+    """The layer groups of a sheet, in layer order, each with its paths in drawing order."""
     rows = {p.glyph: p.row for p in sheet.placements}
-    for poly in sheet.polylines:
-        layer_id, name = _layer_of(poly, rows, layers, pens)
-        if layer_id not in groups:
-            group = inkscape.layer(label=f"{name} {layer_id}")
-            group["id"] = f"layer{layer_id}"
-            group.update({"fill": "none", "stroke": "black", "stroke-linecap": "round", "stroke-linejoin": "round"})
-            groups[layer_id] = group
-        groups[layer_id].add(_path(dwg, poly, width_mm))
-    for layer_id in sorted(groups):
-        dwg.add(groups[layer_id])
-    dwg.write(stream, pretty=True, indent=1)
+    groups: dict[int, list[str]] = {}
+    names: dict[int, str] = {}
+    for poly, (start, rest), pressure, width, mean in paths:
+        layer_id, names[layer_id] = _layer_of(poly.glyph, mean, rows, mode, pens)
+        groups.setdefault(layer_id, []).append(
+            f'  <path d="M {start} L {rest}" data-igae-glyph="{poly.glyph}" data-igae-pressure="{pressure}" '
+            f'stroke-width="{width}"/>\n'
+        )
+    return "".join(
+        f' <g fill="none" id="layer{i}" inkscape:groupmode="layer" inkscape:label="{names[i]} {i}" {_LAYER_STYLE}>\n'
+        + "".join(groups[i])
+        + " </g>\n"
+        for i in sorted(groups)
+    )
 
 
-def _layer_of(poly: Polyline, rows: dict[int, int], mode: str, pens: int) -> tuple[int, str]:
+def _document(sheet: Sheet, extra: list[str], layers: str) -> str:
+    desc = escape("\n".join(sheet_meta_lines(sheet, extra)))
+    return f"{_head(sheet.page.width_mm, sheet.page.height_mm)} <desc>{desc}</desc>\n <defs/>\n{layers}</svg>\n"
+
+
+@functools.lru_cache(maxsize=64)  # a batch of sheets mostly shares one page size
+def _head(width_mm: float, height_mm: float) -> str:
+    w, h = format_number(width_mm), format_number(height_mm)
+    return (
+        f'<?xml version="1.0" encoding="utf-8" ?>\n<svg {_NAMESPACES} baseProfile="full" height="{h}mm" version="1.1" '
+        f'viewBox="0 0 {w} {h}" width="{w}mm">\n <title>igae sheet</title>\n'
+    )
+
+
+def _layer_of(glyph: int, mean_pressure: float, rows: dict[int, int], mode: str, pens: int) -> tuple[int, str]:
     """(layer id >= 1, label word)."""
     if mode == "row":
-        return rows.get(poly.glyph, 0) + 1, "row"
+        return rows.get(glyph, 0) + 1, "row"
     if mode == "glyph":
-        return max(poly.glyph, 0) + 1, "glyph"
+        return max(glyph, 0) + 1, "glyph"
     if mode == "pen":
-        return min(pens - 1, int(float(np.mean(poly.pressure)) * pens)) + 1, "pen"
+        return min(pens - 1, int(mean_pressure * pens)) + 1, "pen"
     return 1, "layer"
-
-
-def _path(dwg: svgwrite.Drawing, poly: Polyline, width_mm: tuple[float, float]):
-    if poly.length == 0:  # a dot: its biggest marker covers the others, so one point at max pressure
-        pts = poly.points[:1] + np.array([[0.0, 0.0], [DOT_MM, 0.0]])
-        pressure = np.array([poly.pressure.max()])
-    else:
-        pts, pressure = poly.points, poly.pressure
-    coords = [f"{format_number(x, MM_DIGITS)},{format_number(y, MM_DIGITS)}" for x, y in pts]
-    d = f"M {coords[0]} L {' '.join(coords[1:])}"
-    width = width_mm[0] + (width_mm[1] - width_mm[0]) * float(np.mean(pressure))
-    return dwg.path(
-        d=d,
-        **{
-            "stroke-width": format_number(width, 4),
-            "data-igae-glyph": str(poly.glyph),
-            "data-igae-pressure": " ".join(format_number(p, 6) for p in pressure),
-        },
-    )
 
 
 # ---- reader ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from fixtures_machine import (
 
 from igae_robot import geometry
 from igae_robot.errors import CheckError, ExportError
-from igae_robot.exporters.svg import read_svg, write_svg
+from igae_robot.exporters.svg import read_svg, svg_texts, write_svg
 from igae_robot.page import Page
 from igae_robot.sheet import SheetOptions, plan_sheet
 
@@ -33,6 +33,37 @@ def test_line_exact_text():
         " </g>",
         "</svg>",
     ]
+
+
+def test_whole_document_exact_text():
+    """The whole file, as the svgwrite-based writer of igae 0.1 wrote it (earlier runs' files stay the same)."""
+    assert svg_text(LINE_SHEET) == (
+        '<?xml version="1.0" encoding="utf-8" ?>\n'
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:ev="http://www.w3.org/2001/xml-events" '
+        'xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
+        'xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'baseProfile="full" height="100mm" version="1.1" viewBox="0 0 100 100" width="100mm">\n'
+        " <title>igae sheet</title>\n"
+        " <desc>igae sheet 1\n"
+        "igae page 100 100 margin 0 name toy\n"
+        "igae pen-threshold 0.5 0.35\n"
+        "igae glyph 0 label -1 row 0 col 0 scale 100 at 0 0\n"
+        "igae svg-width 0.2 0.6</desc>\n"
+        " <defs/>\n"
+        ' <g fill="none" id="layer1" inkscape:groupmode="layer" inkscape:label="row 1" stroke="black" '
+        'stroke-linecap="round" stroke-linejoin="round">\n'
+        '  <path d="M 0,0 L 10,0" data-igae-glyph="0" data-igae-pressure="0.5 0.5" stroke-width="0.4"/>\n'
+        " </g>\n"
+        "</svg>\n"
+    )
+
+
+def test_many_sheets_at_once_are_each_sheet_alone():
+    sheets = [plan_sheet(random_glyph_gestures(1 + k % 4, seed=k), Page.from_spec("A5")) for k in range(6)]
+    sheets += [EMPTY_SHEET, toy_sheet(polyline([[5, 6]], pressure=1.0)), LINE_SHEET]
+    for options in ({}, {"layers": "pen", "pens": 2}, {"layers": "glyph", "width_mm": (0.1, 1.0)}):
+        assert svg_texts(sheets, **options) == [svg_text(sheet, **options) for sheet in sheets]
+    assert svg_texts([]) == []
 
 
 def test_empty_sheet_is_a_valid_page_without_layers():
