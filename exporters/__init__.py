@@ -3,26 +3,28 @@
 A writer is ``write_x(sheet, stream, machine, **options)``: deterministic text to a stream.
 A reader is ``read_x(stream, source) -> Sheet``: the strokes back in page millimetres, with the
 layout metadata the file carries.  :func:`export_file` / :func:`read_file` add atomic files and
-dispatch by format name or file suffix through two plain dicts.
+dispatch by format name or file suffix through two plain dicts; :func:`export_files` writes many
+sheets, one file each (``igae vectorize``), through a writer's many-sheet form where it has one.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
-from igae_robot.atomic import atomic_text_writer
+from igae_robot.atomic import atomic_text_writer, atomic_write_text
 from igae_robot.errors import CheckError, ExportError
 from igae_robot.machine import Machine
 from igae_robot.sheet import Sheet
 
 from .gcode import read_gcode, write_gcode
-from .svg import read_svg, write_svg
+from .svg import read_svg, svg_texts, write_svg
 from .urscript import read_urscript, write_urscript
 from .waypoints import read_waypoints_csv, read_waypoints_json, write_waypoints_csv, write_waypoints_json
 
-__all__ = ["WRITERS", "READERS", "FORMATS", "export_file", "read_file", "format_for"]
+__all__ = ["WRITERS", "READERS", "FORMATS", "export_file", "export_files", "read_file", "format_for"]
 
 # format name -> writer
 WRITERS: dict[str, Callable] = {
@@ -32,6 +34,9 @@ WRITERS: dict[str, Callable] = {
     "waypoints-csv": write_waypoints_csv,
     "urscript": write_urscript,
 }
+
+# format name -> the texts of many sheets at once (formats whose writer has such a form)
+MANY_WRITERS: dict[str, Callable] = {"svg": svg_texts}
 
 # file suffix -> reader
 READERS: dict[str, Callable] = {
@@ -74,6 +79,44 @@ def export_file(sheet: Sheet, path: str | os.PathLike, fmt: str, machine: Machin
     with atomic_text_writer(path) as stream:
         writer(sheet, stream, machine, **options)
     return Path(path)
+
+
+def export_files(
+    sheets: Sequence[Sheet], paths: Sequence[str | os.PathLike], fmt: str, machine: Machine | None = None, **options
+) -> list[Path | Exception]:
+    """Write each sheet to its path with writer ``fmt``, each file all or nothing (as :func:`export_file`).
+
+    Returns, per sheet, the path written or the exception that refused it (an ExportError for a move
+    outside the work area, an OSError for a full disk): one sheet's failure does not stop the others.
+    """
+    out: list[Path | Exception] = []
+    for path, text in zip(paths, _texts(sheets, fmt, machine, options)):
+        if isinstance(text, Exception):
+            out.append(text)
+            continue
+        try:
+            out.append(atomic_write_text(path, text))
+        except OSError as exc:
+            out.append(exc)
+    return out
+
+
+def _texts(sheets: Sequence[Sheet], fmt: str, machine: Machine | None, options: dict) -> list[str | Exception]:
+    """Each sheet's file content, or the exception its writer raised."""
+    if fmt in MANY_WRITERS:
+        try:
+            return MANY_WRITERS[fmt](sheets, **options)
+        except Exception:  # e.g. one sheet with a bad number: find which, one by one
+            pass
+    texts: list[str | Exception] = []
+    for sheet in sheets:
+        stream = io.StringIO()
+        try:
+            WRITERS[fmt](sheet, stream, machine, **options)
+            texts.append(stream.getvalue())
+        except Exception as exc:
+            texts.append(exc)
+    return texts
 
 
 def read_file(path: str | os.PathLike) -> Sheet:

@@ -1,7 +1,8 @@
 """Write a file all at once or not at all: a temp file in the same folder, then ``os.replace``.
 
 A failed export (a move outside the work area, a full disk, Ctrl-C) never leaves half a file
-that a plotter could start drawing.
+that a plotter could start drawing.  Temp files are named ``.<name>.<random or pid>.tmp``, so a
+run that was killed can find and remove its leftovers (``igae vectorize`` does at start).
 """
 
 from __future__ import annotations
@@ -31,7 +32,35 @@ def atomic_text_writer(path: str | os.PathLike, newline: str = "\n") -> Iterator
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (UTF-8, ``\\n`` line ends)."""
-    with atomic_text_writer(path) as stream:
-        stream.write(text)
-    return Path(path)
+    """Write ``text`` to ``path`` atomically (UTF-8, ``\\n`` line ends as given).
+
+    The fast form for many small files (``igae vectorize`` writes thousands): four system calls and
+    no Python file object.  The temp file is named after this process; a file of that name can only
+    be left by a killed process whose pid was reused, and then the random-name form takes over.
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        try:
+            fd = os.open(tmp, flags, 0o600)  # 0600, as mkstemp
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, flags, 0o600)
+    except FileExistsError:
+        with atomic_text_writer(path) as stream:
+            stream.write(text)
+        return path
+    try:
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data) :]
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

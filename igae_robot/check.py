@@ -24,6 +24,7 @@ small glyph 1-2 % of its own IoU.  The worst glyph is reported next to it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -31,12 +32,11 @@ import numpy as np
 import torch
 
 from .errors import CheckError
-from .geometry import Polyline, resample
+from .geometry import Polyline, resample_arrays
 from .gesture import Gesture
-from .render import render_markers
 from .sheet import Sheet
 
-__all__ = ["GlyphScore", "CheckReport", "render_polylines", "gesture_polylines", "check_sheet", "DEFAULT_MIN_IOU"]
+__all__ = ["GlyphScore", "CheckReport", "render_polylines", "render_max", "gesture_polylines", "check_sheet", "DEFAULT_MIN_IOU"]
 
 DEFAULT_MIN_IOU = 0.99
 
@@ -115,37 +115,89 @@ def gesture_polylines(gesture: Gesture, threshold: float, release: float | None)
 
 
 def render_polylines(
-    glyphs: Sequence[Sequence[Polyline]], size: int = 28, var_coef: float = 0.01, var_eps: float = 1e-4, spacing_px: float = 0.25
+    glyphs: Sequence[Sequence[Polyline]],
+    size: int = 28,
+    var_coef: float = 0.01,
+    var_eps: float = 1e-4,
+    spacing_px: float = 0.25,
+    group: int = 32,
 ) -> torch.Tensor:
     """Render per-glyph polylines (glyph units) as continuous lines of markers -> (B,1,size,size).
 
     Each polyline is resampled every ``spacing_px`` pixels; each point is a marker of ink 1 and
-    variance pressure * var_coef + var_eps (glyph units²).  B = len(glyphs).
+    variance pressure * var_coef + var_eps (glyph units²).  B = len(glyphs).  Glyphs are rendered
+    ``group`` at a time, those with similar marker counts together (each group is padded to its
+    longest glyph with markers of no ink); a glyph's canvas does not depend on its group.
     """
-    spacing = spacing_px / size
-    per_glyph = []
-    for polylines in glyphs:
-        dense = [resample(p, spacing) for p in polylines]
-        pts = np.concatenate([p.points for p in dense]) if dense else np.zeros((0, 2))
-        pressure = np.concatenate([p.pressure for p in dense]) if dense else np.zeros(0)
-        per_glyph.append((pts, pressure))
-    steps = max(1, max((len(p) for p, _ in per_glyph), default=1))
-    b = len(glyphs)
-    xy = np.zeros((b, steps, 2))
-    var = np.ones((b, steps))
-    ink = np.zeros((b, steps))  # padding markers carry no ink
-    for i, (pts, pressure) in enumerate(per_glyph):
-        n = len(pts)
-        xy[i, :n], var[i, :n], ink[i, :n] = pts, np.clip(pressure, 0.0, 1.0) * var_coef + var_eps, 1.0
-    if b == 0:
-        return torch.zeros(0, 1, size, size)
-    with torch.no_grad():
-        return render_markers(
+    points, variance, counts = _markers(glyphs, size, var_coef, var_eps, spacing_px)
+    out = torch.zeros(len(glyphs), 1, size, size)
+    order = np.argsort(counts, kind="stable")
+    start = np.cumsum(counts) - counts  # each glyph's first marker
+    for part in np.array_split(order, max(1, -(-len(order) // group))) if len(order) else []:
+        steps = 32 * max(1, -(-int(counts[part].max()) // 32))  # see render_max
+        row = np.repeat(np.arange(len(part)), counts[part])
+        col = np.arange(len(row)) - np.repeat(np.cumsum(counts[part]) - counts[part], counts[part])
+        src = start[part][row] + col
+        xy, var, ink = np.zeros((len(part), steps, 2)), np.ones((len(part), steps)), np.zeros((len(part), steps))
+        xy[row, col], var[row, col], ink[row, col] = points[src], variance[src], 1.0
+        out[torch.from_numpy(part)] = render_max(
             torch.as_tensor(xy, dtype=torch.float32),
             torch.as_tensor(var, dtype=torch.float32),
             torch.as_tensor(ink, dtype=torch.float32),
             (size, size),
         )
+    return out
+
+
+def _markers(glyphs: Sequence[Sequence[Polyline]], size: int, var_coef: float, var_eps: float, spacing_px: float):
+    """Every marker of every glyph, one glyph after the other: points (N,2), variance (N,), counts per glyph (B,)."""
+    polylines = [p for polylines in glyphs for p in polylines]
+    if not polylines:
+        return np.zeros((0, 2)), np.zeros(0), np.zeros(len(glyphs), dtype=np.intp)
+    values = np.concatenate([np.column_stack([p.points, p.pressure]) for p in polylines])
+    dense, per_polyline = resample_arrays(values, np.array([len(p) for p in polylines]), spacing_px / size)
+    glyph_of = np.repeat(np.arange(len(glyphs)), [len(polylines) for polylines in glyphs])
+    counts = np.bincount(glyph_of, weights=per_polyline, minlength=len(glyphs)).astype(np.intp)
+    return dense[:, :2], np.clip(dense[:, 2], 0.0, 1.0) * var_coef + var_eps, counts
+
+
+_TINY = 2e-19  # the smallest factor; (2e-19)² = 4e-38 is above the smallest normal float32 (1.2e-38)
+
+
+def _gaussian(centres: torch.Tensor, pos: torch.Tensor, two_var: torch.Tensor) -> torch.Tensor:
+    """exp(-(centres - pos)² / two_var) as render_markers computes it, laid out (B,N,T), and never below
+    _TINY: no product of two factors is then a denormal float (x86 CPUs compute those tens of times
+    slower) and exp never underflows (its slow path).  centres (N,); pos (B,T); two_var (B,1,T)."""
+    arg = (centres[:, None] - pos[:, None, :]).square_().neg_().div_(two_var)
+    return arg.clamp_(min=math.log(_TINY)).exp_()
+
+
+def render_max(xy: torch.Tensor, var: torch.Tensor, ink: torch.Tensor, size: tuple[int, int], block: int = 2) -> torch.Tensor:
+    """:func:`~igae_robot.render.render_markers` without gradients: the same canvas, float for float
+    wherever it is above 2e-19 (below, within 2e-19: factors are kept above it, see _gaussian).
+
+    xy (B,T,2) canvas units; var, ink (B,T); returns (B,1,H,W).  The markers are laid along the last
+    axis (B,H,W,T), so the max over steps is a reduction over contiguous memory, ``block`` glyphs at a
+    time; without the winning-step index the training renderer keeps for its backward pass, this is
+    several times faster.  Pad T to a multiple of 32 with markers of no ink: torch's CPU max over
+    a last axis of other lengths runs several times slower (measured: T=88 6x slower than T=96).
+    """
+    if not (torch.isfinite(xy).all() and torch.isfinite(var).all() and torch.isfinite(ink).all()):
+        raise CheckError("markers to render contain NaN or infinite values")
+    h, w = size
+    ys = (torch.arange(h, dtype=xy.dtype) + 0.5) / h
+    xs = (torch.arange(w, dtype=xy.dtype) + 0.5) / w
+    with torch.no_grad():
+        two_var = 2 * var[:, None, :]
+        ex = _gaussian(xs, xy[..., 0], two_var)  # (B,W,T)
+        ay = ink[:, None, :] * _gaussian(ys, xy[..., 1], two_var)  # (B,H,T)
+        out = torch.empty(len(xy), h, w, dtype=xy.dtype)
+        products = torch.empty(min(block, len(xy)), h, w, xy.shape[1], dtype=xy.dtype)  # reused: a fresh
+        for b in range(0, len(xy), block):  # large tensor per block costs page faults, not arithmetic
+            n = min(block, len(xy) - b)
+            torch.mul(ay[b : b + n, :, None, :], ex[b : b + n, None, :, :], out=products[:n])
+            torch.amax(products[:n], dim=-1, out=out[b : b + n])
+    return out[:, None]
 
 
 def _scores(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

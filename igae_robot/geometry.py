@@ -11,6 +11,7 @@ accepts an empty list.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -27,6 +28,7 @@ __all__ = [
     "order",
     "clip",
     "resample",
+    "resample_arrays",
     "fit_transform",
 ]
 
@@ -222,9 +224,28 @@ def order(polylines: Sequence[Polyline], start: Sequence[float] | None = None, m
     strokes = list(polylines)
     entry = np.array([p.points[0] for p in strokes])  # (n,2)
     exit_ = np.array([p.points[-1] for p in strokes])
-    seq, flip = _greedy(entry, exit_, None if start is None else np.asarray(start, dtype=np.float64))
-    seq, flip = _two_opt(entry, exit_, seq, flip, None if start is None else np.asarray(start, dtype=np.float64), max_passes)
+    begin = None if start is None else np.asarray(start, dtype=np.float64)
+    if len(strokes) <= _FEW_STROKES:
+        seq, flip = _order_few(entry.tolist(), exit_.tolist(), None if begin is None else begin.tolist(), max_passes)
+    else:
+        seq, flip = _greedy(entry, exit_, begin)
+        seq, flip = _two_opt(entry, exit_, seq, flip, begin, max_passes)
     return [strokes[i].reversed() if f else strokes[i] for i, f in zip(seq, flip)]
+
+
+# Up to this many strokes (a glyph, a few glyphs) the same greedy + 2-opt runs on Python floats:
+# numpy's per-call cost would be most of the time.
+_FEW_STROKES = 16
+
+
+def _norms(d: np.ndarray) -> np.ndarray:
+    """Lengths of vectors d (...,2), as sqrt(dx*dx + dy*dy): the same floats as :func:`_dist`."""
+    return np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])
+
+
+def _dist(a: Sequence[float], b: Sequence[float]) -> float:
+    dx, dy = a[0] - b[0], a[1] - b[1]
+    return math.sqrt(dx * dx + dy * dy)
 
 
 def _greedy(entry: np.ndarray, exit_: np.ndarray, start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -239,8 +260,8 @@ def _greedy(entry: np.ndarray, exit_: np.ndarray, start: np.ndarray | None) -> t
     else:
         pos = start
     while free.any():
-        d_entry = np.where(free, np.linalg.norm(entry - pos, axis=1), np.inf)
-        d_exit = np.where(free, np.linalg.norm(exit_ - pos, axis=1), np.inf)
+        d_entry = np.where(free, _norms(entry - pos), np.inf)
+        d_exit = np.where(free, _norms(exit_ - pos), np.inf)
         i_entry, i_exit = int(np.argmin(d_entry)), int(np.argmin(d_exit))
         if d_exit[i_exit] < d_entry[i_entry]:
             i, reverse = i_exit, True
@@ -269,11 +290,11 @@ def _two_opt(
             # Reverse block i..j: edges (prev -> in_i) and (out_j -> in_{j+1}) become
             # (prev -> out_j) and (in_i -> in_{j+1}); edges inside the block keep their lengths.
             nxt = np.vstack([e_in[i + 1 :], np.full((1, 2), np.nan)])  # in_{j+1}; NaN past the end
-            old = np.nan_to_num(np.linalg.norm(e_out[js] - nxt, axis=1))
-            new = np.nan_to_num(np.linalg.norm(e_in[i] - nxt, axis=1))
+            old = np.nan_to_num(_norms(e_out[js] - nxt))
+            new = np.nan_to_num(_norms(e_in[i] - nxt))
             if prev is not None:
-                old = old + np.linalg.norm(e_in[i] - prev)
-                new = new + np.linalg.norm(e_out[js] - prev, axis=1)
+                old = old + _norms(e_in[i] - prev)
+                new = new + _norms(e_out[js] - prev)
             gain = old - new
             k = int(np.argmax(gain))
             if gain[k] > 1e-9:
@@ -281,6 +302,50 @@ def _two_opt(
                 seq[i : j + 1] = seq[i : j + 1][::-1].copy()
                 flip[i : j + 1] = ~flip[i : j + 1][::-1]
                 e_in[i : j + 1], e_out[i : j + 1] = e_out[i : j + 1][::-1].copy(), e_in[i : j + 1][::-1].copy()
+                improved = True
+        if not improved:
+            break
+    return seq, flip
+
+
+def _order_few(entry: list, exit_: list, start: list | None, max_passes: int) -> tuple[list[int], list[bool]]:
+    """:func:`_greedy` then :func:`_two_opt` on lists of (x, y): the same choices, step for step."""
+    n = len(entry)
+    free = list(range(n))
+    seq, flip = [], []
+    pos = start
+    if start is None:
+        free.remove(0)
+        seq, flip, pos = [0], [False], exit_[0]
+    while free:  # nearest free entry, else nearest free exit (strictly nearer), lowest index on ties
+        i_entry = min(free, key=lambda i: _dist(entry[i], pos))
+        i_exit = min(free, key=lambda i: _dist(exit_[i], pos))
+        reverse = _dist(exit_[i_exit], pos) < _dist(entry[i_entry], pos)
+        i = i_exit if reverse else i_entry
+        free.remove(i)
+        seq.append(i)
+        flip.append(reverse)
+        pos = entry[i] if reverse else exit_[i]
+    e_in = [exit_[i] if f else entry[i] for i, f in zip(seq, flip)]
+    e_out = [entry[i] if f else exit_[i] for i, f in zip(seq, flip)]
+    for _ in range(max_passes):
+        improved = False
+        for i in range(n):
+            prev = e_out[i - 1] if i > 0 else start
+            best_gain, best_j = -math.inf, i
+            for j in range(i, n):
+                nxt = e_in[j + 1] if j + 1 < n else None
+                old = _dist(e_out[j], nxt) if nxt is not None else 0.0
+                new = _dist(e_in[i], nxt) if nxt is not None else 0.0
+                if prev is not None:
+                    old, new = old + _dist(e_in[i], prev), new + _dist(e_out[j], prev)
+                if old - new > best_gain:  # first maximum, as argmax
+                    best_gain, best_j = old - new, j
+            if best_gain > 1e-9:
+                j = best_j
+                seq[i : j + 1] = seq[i : j + 1][::-1]
+                flip[i : j + 1] = [not f for f in flip[i : j + 1][::-1]]
+                e_in[i : j + 1], e_out[i : j + 1] = e_out[i : j + 1][::-1], e_in[i : j + 1][::-1]
                 improved = True
         if not improved:
             break
@@ -365,15 +430,38 @@ def resample(polyline: Polyline, spacing: float) -> Polyline:
     glyph units on a canvas); pressure and time interpolate linearly.  Existing points are kept."""
     if len(polyline) < 2 or spacing <= 0:
         return polyline
-    seg = np.linalg.norm(np.diff(polyline.points, axis=0), axis=1)  # (N-1,)
-    pieces = np.maximum(1, np.ceil(seg / spacing).astype(int))
-    # Parameter along each segment: 0, 1/k, ..., (k-1)/k; then the last point.
-    seg_index = np.repeat(np.arange(len(seg)), pieces)
-    frac = np.concatenate([np.arange(k) / k for k in pieces])
-    idx = np.concatenate([seg_index + frac, [len(seg)]])  # fractional vertex index
-    base = np.arange(len(polyline))
-    points = np.stack([np.interp(idx, base, polyline.points[:, c]) for c in range(2)], axis=1)
-    return Polyline(points, np.interp(idx, base, polyline.pressure), np.interp(idx, base, polyline.t_s), polyline.glyph)
+    values = np.column_stack([polyline.points, polyline.pressure, polyline.t_s])
+    dense, _ = resample_arrays(values, np.array([len(polyline)]), spacing)
+    return Polyline(dense[:, :2], dense[:, 2], dense[:, 3], polyline.glyph)
+
+
+def resample_arrays(values: np.ndarray, counts: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`resample` of many polylines at once, as arrays: the re-render check resamples every
+    stroke of a sheet (or of a thousand sheets) in one pass.
+
+    values (N,C): the rows of all polylines one after the other, the first two columns x, y and
+    the others (pressure, time...) interpolated alike; counts (M,) rows per polyline (>= 1).
+    Returns the resampled rows and their counts per polyline.
+    """
+    counts = np.asarray(counts, dtype=np.intp)
+    if len(values) == 0:
+        return values, counts
+    last = np.cumsum(counts) - 1  # each polyline's last row
+    step = np.diff(values[:, :2], axis=0)  # (N-1,2), from each row to the next
+    seg = np.sqrt(step[:, 0] * step[:, 0] + step[:, 1] * step[:, 1])
+    # Markers per row: a segment of length L gives ceil(L / spacing) (at least 1), starting at its
+    # first row; a polyline's last row gives itself (and is where a "segment" to the next polyline
+    # would start, which is not drawn).
+    reps = np.append(np.maximum(1, np.ceil(seg / spacing)).astype(np.intp), 1)
+    reps[last] = 1
+    row = np.repeat(np.arange(len(values)), reps)
+    rank = np.arange(len(row)) - np.repeat(np.cumsum(reps) - reps, reps)  # 0 .. reps-1 within a row
+    t = rank / reps[row]  # 0 on every last row
+    nxt = np.minimum(row + 1, len(values) - 1)
+    dense = (values[nxt] - values[row]) * t[:, None] + values[row]
+    dense[rank == 0] = values[row[rank == 0]]  # the existing points, exactly
+    per_polyline = np.add.reduceat(reps, last - counts + 1)
+    return dense, per_polyline
 
 
 def fit_transform(content: Box, area: Box) -> tuple[float, float, float]:

@@ -195,3 +195,18 @@ def test_plot_stats_time_estimate():
     # 60 mm at 25 mm/s, plus Z 5 mm down and up at the plunge rate (25 mm/s).
     assert stats.time_s == pytest.approx(60 / 25 + 2 * 5 / 25)
     assert "pen lifts 1" in stats.describe()
+
+
+@pytest.mark.parametrize("grid", [False, True], ids=["random", "grid-with-ties"])
+def test_order_of_few_strokes_matches_the_numpy_path(grid):
+    """Up to 16 strokes run on Python floats; the choices must be the numpy path's, step for step."""
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = 2 + trial % 15
+        ends = rng.integers(0, 4, (2, n, 2)).astype(float) if grid else rng.uniform(0, 50, (2, n, 2))
+        start = None if trial % 3 else [float(v) for v in rng.uniform(0, 50, 2)]
+        begin = None if start is None else np.asarray(start)
+        seq, flip = geometry._greedy(ends[0], ends[1], begin)
+        seq, flip = geometry._two_opt(ends[0], ends[1], seq, flip, begin, 50)
+        few = geometry._order_few(ends[0].tolist(), ends[1].tolist(), start, 50)
+        assert (few[0], few[1]) == (seq.tolist(), flip.tolist()), trial
