@@ -24,9 +24,12 @@ from PIL import Image
 from scipy import ndimage
 
 from .errors import ConfigError
-from .images import GlyphTransform, is_light_background
+from .images import GlyphTransform, light_backgrounds
 
-__all__ = ["Piece", "SPLIT_MODES", "ink_image", "stroke_width", "find_pieces", "to_canvas", "glyph_crops"]
+__all__ = [
+    "Piece", "SPLIT_MODES", "ink_image", "ink_images", "stroke_width", "stroke_widths", "find_pieces", "to_canvas",
+    "glyph_crops", "glyph_inputs",
+]
 
 SPLIT_MODES = ("auto", "none", "components")
 
@@ -51,10 +54,20 @@ def ink_image(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     on light paper; False = light ink on dark.  Contrast is stretched as ``to_glyph`` does: the 5th
     percentile becomes 0 (paper), the darkest ink 1.
     """
-    dark_on_light = is_light_background(gray) if invert is None else invert
-    ink = 1.0 - gray if dark_on_light else gray
-    lo = float(np.percentile(ink, 5))
-    return np.clip((ink - lo) / max(1e-6, float(ink.max()) - lo), 0.0, 1.0).astype(np.float32)
+    return ink_images(gray[None], invert)[0]
+
+
+def ink_images(grays: np.ndarray, invert: bool | None = None) -> np.ndarray:
+    """:func:`ink_image` of each image of a stack (N,H,W) of same-size images -> (N,H,W) float32."""
+    n = len(grays)
+    dark_on_light = light_backgrounds(grays) if invert is None else np.full(n, bool(invert))
+    ink = np.where(dark_on_light[:, None, None], 1.0 - grays, grays)
+    flat = ink.reshape(n, -1)
+    lo = np.percentile(flat, 5, axis=1)
+    # As one image's arithmetic: lo and the range in double precision, applied in the ink's precision.
+    span = np.maximum(1e-6, flat.max(axis=1).astype(np.float64) - lo.astype(np.float64)).astype(ink.dtype)
+    stretched = (ink - lo.astype(ink.dtype)[:, None, None]) / span[:, None, None]
+    return np.clip(stretched, 0.0, 1.0).astype(np.float32)
 
 
 def stroke_width(ink: np.ndarray) -> float:
@@ -63,12 +76,17 @@ def stroke_width(ink: np.ndarray) -> float:
     A stroke of width w and length L covers w·L pixels and has about 2·L boundary pixels, so
     w ≈ 2 · area / boundary.  (Strokes one pixel wide read as 2; that only makes pieces larger.)
     """
-    binary = ink > _INK
-    area = int(binary.sum())
-    if area == 0:
-        return 0.0
-    boundary = area - int(ndimage.binary_erosion(binary).sum())
-    return 2.0 * area / max(1, boundary)
+    return float(stroke_widths(ink[None])[0])
+
+
+def stroke_widths(inks: np.ndarray) -> np.ndarray:
+    """:func:`stroke_width` of each ink of a stack (N,H,W) -> (N,) float."""
+    binary = inks > _INK
+    area = binary.reshape(len(inks), -1).sum(axis=1)
+    # The 4-neighbour erosion of each image alone: the structure has no extent across the stack.
+    eroded = ndimage.binary_erosion(binary, structure=ndimage.generate_binary_structure(2, 1)[None])
+    boundary = area - eroded.reshape(len(inks), -1).sum(axis=1)
+    return np.where(area > 0, 2.0 * area / np.maximum(1, boundary), 0.0)
 
 
 def find_pieces(
@@ -90,12 +108,10 @@ def find_pieces(
     width = stroke_width(ink) if width is None else width
     if width == 0:
         return []
+    if split == "auto" and _fits_one_glyph(ink[None], np.array([width]), glyph_strokes)[0]:
+        return [Piece((0, 0, w, h))]
     limit = max(4, math.ceil(glyph_strokes * width))  # largest glyph side, pixels
     binary = ink > _INK
-    if split == "auto":
-        rows, cols = np.flatnonzero(binary.any(axis=1)), np.flatnonzero(binary.any(axis=0))
-        if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= limit:
-            return [Piece((0, 0, w, h))]
     # Grow every component by half the join distance: components closer than it merge into one group.
     # The grown region also keeps the faint anti-aliased fringe of the ink with its group.
     reach = max(1, round(join_strokes * width / 2))
@@ -112,6 +128,18 @@ def find_pieces(
             continue
         pieces += _tiles((xs.start, ys.start, xs.stop, ys.stop), mask, binary[region], limit, min_area)
     return sorted(pieces, key=lambda p: (p.box[1] // limit, p.box[0]))
+
+
+def _fits_one_glyph(inks: np.ndarray, widths: np.ndarray, glyph_strokes: float = 12.0) -> np.ndarray:
+    """(N,) bool: the ink (N,H,W) fits a square of ``glyph_strokes`` stroke widths (``widths`` > 0)."""
+    limit = np.maximum(4, np.ceil(glyph_strokes * np.asarray(widths, dtype=np.float64)))  # largest glyph side
+    binary = inks > _INK
+    extent = np.zeros(len(inks))
+    for axis in (1, 2):  # rows with ink, then columns with ink
+        inked = binary.any(axis=3 - axis)
+        first, last = inked.argmax(axis=1), inked.shape[1] - 1 - inked[:, ::-1].argmax(axis=1)
+        extent = np.maximum(extent, last - first)
+    return extent + 1 <= limit
 
 
 def _tiles(box: tuple[int, int, int, int], mask: np.ndarray, binary: np.ndarray, limit: int, min_area: float) -> list[Piece]:
@@ -146,13 +174,13 @@ def to_canvas(
     if len(rows) == 0:  # nothing to draw: the whole frame, as to_glyph does
         side = max(h, w)
         return canvas, GlyphTransform(side, (w - side) / 2, (h - side) / 2, (w, h))
+    if _is_model_input(ink[None], size, box, keep_scale)[0]:
+        # Already a model input (an MNIST digit): pass it through untouched, not even moved by a pixel.
+        return ink.astype(np.float32), GlyphTransform(float(size), 0.0, 0.0, (w, h))
     y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     scale = box / max(y1 - y0, x1 - x0)  # canvas pixels per source pixel
     if keep_scale[0] <= scale <= keep_scale[1]:
         scale = 1.0
-    if scale == 1.0 and (h, w) == (size, size) and _com_offset(ink) <= 1.0:
-        # Already a model input (an MNIST digit): pass it through untouched, not even moved by a pixel.
-        return ink.astype(np.float32), GlyphTransform(float(size), 0.0, 0.0, (w, h))
     y0, x0, y1, x1 = max(0, y0 - 1), max(0, x0 - 1), min(h, y1 + 1), min(w, x1 + 1)  # keep the faint edge
     crop = ink[y0:y1, x0:x1]
     if scale != 1.0:
@@ -176,13 +204,60 @@ def to_canvas(
     return canvas, GlyphTransform(size / scale, x0 - px / scale, y0 - py / scale, (w, h))
 
 
-def _com_offset(ink: np.ndarray) -> float:
-    """Largest distance (pixels, per axis) from the ink's centre of mass to the image centre."""
-    h, w = ink.shape
-    mass = float(ink.sum())
-    com_y = float((ink.sum(axis=1) * (np.arange(h) + 0.5)).sum()) / mass
-    com_x = float((ink.sum(axis=0) * (np.arange(w) + 0.5)).sum()) / mass
-    return max(abs(com_x - w / 2), abs(com_y - h / 2))
+def _is_model_input(inks: np.ndarray, size: int, box: int, keep_scale: tuple[float, float] = (0.85, 1.2)) -> np.ndarray:
+    """(N,) bool: each ink of a stack (N,H,W) is already what :func:`to_canvas` would make of it (a
+    size x size image whose content box, scaled within ``keep_scale``, fits ``box`` and whose centre
+    of mass is within a pixel of the centre), so it passes through unchanged."""
+    n, h, w = inks.shape
+    if (h, w) != (size, size):
+        return np.zeros(n, dtype=bool)
+    rows, cols = inks.max(axis=2) > _CONTENT, inks.max(axis=1) > _CONTENT  # (N,H), (N,W)
+    extent = np.maximum(
+        h - rows[:, ::-1].argmax(axis=1) - rows.argmax(axis=1), w - cols[:, ::-1].argmax(axis=1) - cols.argmax(axis=1)
+    )
+    scale = box / np.maximum(1, extent)  # canvas pixels per source pixel
+    keeps = ((keep_scale[0] <= scale) & (scale <= keep_scale[1])) | (scale == 1.0)
+    return rows.any(axis=1) & keeps & (_com_offsets(inks) <= 1.0)
+
+
+def _com_offsets(inks: np.ndarray) -> np.ndarray:
+    """(N,): largest distance (pixels, per axis) from each ink's centre of mass to the image centre."""
+    n, h, w = inks.shape
+    mass = inks.reshape(n, -1).sum(axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):  # blank images: not a model input anyway
+        com_y = (inks.sum(axis=2) * (np.arange(h) + 0.5)).sum(axis=1) / mass
+        com_x = (inks.sum(axis=1) * (np.arange(w) + 0.5)).sum(axis=1) / mass
+    return np.maximum(np.abs(com_x - w / 2), np.abs(com_y - h / 2))
+
+
+def glyph_inputs(
+    inks: np.ndarray, widths: np.ndarray, split: str = "auto", size: int = 28, box: int = 20
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model inputs of every image of a stack (N,H,W) of same-size inks, as :func:`glyph_crops`
+    of :func:`find_pieces` makes them one by one.
+
+    Returns glyphs (K,size,size) float32 image after image, counts (N,) glyphs per image, and
+    transforms (K,3): scale, offset_x, offset_y of each glyph's :class:`GlyphTransform`.  Images that
+    are one glyph already in the model's format (the MNIST digits) are recognised for the whole
+    stack at once and pass through; the others are cut one by one.
+    """
+    if split not in SPLIT_MODES:
+        raise ConfigError(f"unknown split mode {split!r}; known: {', '.join(SPLIT_MODES)}")
+    n, h, w = inks.shape
+    whole = np.full(n, split == "none") | ((split == "auto") & (widths > 0) & _fits_one_glyph(inks, widths))
+    through = whole & _is_model_input(inks, size, box)
+    if through.all():
+        return inks.astype(np.float32), np.ones(n, dtype=np.intp), np.tile([float(size), 0.0, 0.0], (n, 1))
+    glyphs, transforms, counts = [], [], np.zeros(n, dtype=np.intp)
+    for i in range(n):
+        if through[i]:
+            g, ts = inks[i : i + 1].astype(np.float32), [GlyphTransform(float(size), 0.0, 0.0, (w, h))]
+        else:
+            g, ts = glyph_crops(inks[i], find_pieces(inks[i], split, width=float(widths[i])), size, box)
+        glyphs.append(g)
+        transforms += [(t.scale, t.offset_x, t.offset_y) for t in ts]
+        counts[i] = len(ts)
+    return np.concatenate(glyphs), counts, np.array(transforms, dtype=np.float64).reshape(-1, 3)
 
 
 def glyph_crops(ink: np.ndarray, pieces: list[Piece], size: int = 28, box: int = 20) -> tuple[np.ndarray, list[GlyphTransform]]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import GestureError
 
-__all__ = ["Gesture", "Stroke", "save_gestures", "load_gestures", "load_gestures_meta", "PEN_DOWN", "PEN_UP"]
+__all__ = ["Gesture", "Stroke", "pen_down", "save_gestures", "load_gestures", "load_gestures_meta", "PEN_DOWN", "PEN_UP"]
 
 # Pen-down threshold on intensity, and the lower threshold a pen-down run must fall below to lift.
 PEN_DOWN = 0.5
@@ -94,15 +94,7 @@ class Gesture:
     def pen_down(self, threshold: float = PEN_DOWN, release: float | None = None) -> np.ndarray:
         """Boolean (T,) pen state with hysteresis: down at ``intensity >= threshold``,
         up again only once intensity drops below ``release`` (default: threshold - 0.15)."""
-        release = threshold - 0.15 if release is None else release
-        if release > threshold:
-            raise GestureError(f"pen release level {release} must not exceed the pen-down threshold {threshold}")
-        down = np.zeros(len(self), dtype=bool)
-        state = False
-        for i, ink in enumerate(self.intensity):
-            state = ink >= threshold if not state else ink >= release
-            down[i] = state
-        return down
+        return pen_down(self.intensity[None], threshold, release)[0]
 
     def strokes(self, threshold: float = PEN_DOWN, release: float | None = None) -> list[Stroke]:
         """Pen-down runs, in drawing order.  A run of one step is a dot (a stroke of one point)."""
@@ -118,6 +110,22 @@ class Gesture:
                 out.append(Stroke(self.points[idx], self.pressure[idx], idx))
                 start = None
         return out
+
+
+def pen_down(intensity: np.ndarray, threshold: float = PEN_DOWN, release: float | None = None) -> np.ndarray:
+    """:meth:`Gesture.pen_down` of many gestures at once: intensity (N,T) -> pen state (N,T) bool.
+
+    The hysteresis runs step by step, each step for all N gestures together.
+    """
+    release = threshold - 0.15 if release is None else release
+    if release > threshold:
+        raise GestureError(f"pen release level {release} must not exceed the pen-down threshold {threshold}")
+    down = np.zeros(intensity.shape, dtype=bool)
+    state = np.zeros(len(intensity), dtype=bool)
+    for i in range(intensity.shape[1]):
+        state = np.where(state, intensity[:, i] >= release, intensity[:, i] >= threshold)
+        down[:, i] = state
+    return down
 
 
 def save_gestures(path: str | os.PathLike, gestures: Sequence[Gesture], meta: dict | None = None) -> Path:

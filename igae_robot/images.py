@@ -8,16 +8,22 @@ drawing can be placed on the original scan.
 
 from __future__ import annotations
 
+import io
+import os
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
+from typing import Sequence
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import DataError
 
-__all__ = ["IMAGE_SUFFIXES", "GlyphTransform", "read_image", "to_glyph", "is_light_background"]
+__all__ = ["IMAGE_SUFFIXES", "GlyphTransform", "read_image", "read_image_stat", "read_image_stats", "to_glyph", "is_light_background", "light_backgrounds"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
 
@@ -42,15 +48,135 @@ def read_image(path: str | Path, max_pixels: int = 50_000_000) -> np.ndarray:
     Raises :class:`DataError` naming the file for a missing, empty, truncated, unreadable or
     over-large (decompression bomb) image.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such image file")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: empty file (0 bytes)")
+    return read_image_stat(path, max_pixels)[0]
+
+
+def read_image_stat(path: str | Path, max_pixels: int = 50_000_000) -> tuple[np.ndarray, os.stat_result]:
+    """:func:`read_image`, and the ``os.stat`` of the file as it was read (one open: its size and
+    modification time describe the bytes decoded, which is what a resumed batch compares)."""
+    (result,) = read_image_stats([path], max_pixels)
+    if isinstance(result, DataError):
+        raise result
+    return result
+
+
+def read_image_stats(paths: Sequence[str | Path], max_pixels: int = 50_000_000) -> list[tuple[np.ndarray, os.stat_result] | DataError]:
+    """:func:`read_image_stat` of many files; a file that cannot be read gives its DataError in its place.
+
+    8-bit PNGs (grey, grey+alpha, RGB, RGBA; what scanners and MNIST exports write) of one size are
+    decoded together by one call into Pillow's PNG decoder (:func:`_decode_pngs`): Pillow's own work
+    per file, not the decoding, is what costs for small images.  Any other file, or a PNG that is not
+    plain, goes through Pillow one by one.
+    """
+    out: list = [None] * len(paths)
+    pngs: dict[tuple[int, int, int], list[tuple[int, bytes, os.stat_result]]] = {}
+    for i, path in enumerate(paths):
+        try:
+            data, stat = _read_bytes(path)
+            png = _png_scanlines(data, max_pixels)
+            if png is None:
+                out[i] = _decode(data, path, max_pixels), stat
+            else:
+                pngs.setdefault(png[:3], []).append((i, png[3], stat))
+        except DataError as exc:
+            out[i] = exc
+    for (width, height, colour), items in pngs.items():
+        grays = _decode_pngs(width, height, colour, [scanlines for _, scanlines, _ in items])
+        for gray, (i, _, stat) in zip(grays, items):
+            out[i] = gray, stat
+    return out
+
+
+def _read_bytes(path: Path) -> tuple[bytes, os.stat_result]:
+    """The whole file and its stat, from one open."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # a str or Path; named as given in errors
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such image file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open the image ({exc.strerror})") from None
+    try:
+        stat = os.fstat(fd)
+        if not S_ISREG(stat.st_mode):
+            raise DataError(f"{path}: no such image file")
+        if stat.st_size == 0:
+            raise DataError(f"{path}: empty file (0 bytes)")
+        chunks = []
+        while chunk := os.read(fd, max(stat.st_size + 1, 1 << 16)):  # to the end, even if the file grew
+            chunks.append(chunk)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the image ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks), stat
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_MODES = {0: ("L", 1), 2: ("RGB", 3), 4: ("LA", 2), 6: ("RGBA", 4)}  # colour type -> mode, bytes per pixel
+
+
+def _png_scanlines(data: bytes, max_pixels: int) -> tuple[int, int, int, bytes] | None:
+    """(width, height, colour type, filtered scanlines) of a plain 8-bit PNG, or None for anything else:
+    other formats and depths, palettes, transparency chunks, interlacing, a bad checksum, a truncated
+    or overlong stream, more than ``max_pixels`` (Pillow then reads the file and names the problem)."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return None
+    pos, header, idat = 8, None, []
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if end > len(data) or zlib.crc32(data[pos + 4 : end - 4]) != struct.unpack_from(">I", data, end - 4)[0]:
+            return None
+        body = data[pos + 8 : end - 4]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body) if length == 13 else None
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        elif kind[0] < 97 or kind == b"tRNS":  # an unknown critical chunk (upper-case first letter), or transparency
+            return None
+        pos = end
+    else:
+        return None  # no IEND: truncated
+    if header is None or not idat:
+        return None
+    width, height, depth, colour, compression, filtering, interlace = header
+    if (depth, compression, filtering, interlace) != (8, 0, 0, 0) or colour not in _PNG_MODES:
+        return None
+    if not 0 < width * height <= min(max_pixels, Image.MAX_IMAGE_PIXELS):
+        return None
+    inflate = zlib.decompressobj()
+    try:
+        scanlines = inflate.decompress(b"".join(idat))
+    except zlib.error:
+        return None
+    if not inflate.eof or inflate.unused_data or len(scanlines) != height * (1 + width * _PNG_MODES[colour][1]):
+        return None
+    return width, height, colour, scanlines
+
+
+def _decode_pngs(width: int, height: int, colour: int, scanlines: list[bytes]) -> np.ndarray:
+    """Many PNGs of one size and colour type -> grayscale (N,H,W) float32 in [0,1], in one Pillow call.
+
+    Their scanlines are stacked into one tall image for Pillow's PNG decoder (it undoes the row
+    filters in C).  Each image is preceded by a scanline of zeros with filter "none": PNG defines an
+    image's first row as predicted from zeros, and the row above it is then exactly that.
+    """
+    mode, bpp = _PNG_MODES[colour]
+    blank = bytes(1 + width * bpp)
+    stacked = zlib.compress(b"".join(blank + lines for lines in scanlines), 0)  # stored: no compression work
+    tall = Image.frombytes(mode, (width, len(scanlines) * (height + 1)), stacked, "zip", mode)
+    gray = np.asarray(tall.convert("L") if mode != "L" else tall, dtype=np.float32) / 255.0
+    return gray.reshape(len(scanlines), height + 1, width)[:, 1:]
+
+
+def _decode(data: bytes, path: Path, max_pixels: int) -> np.ndarray:
+    """Image file bytes -> grayscale float (H,W) in [0,1]; DataError naming ``path`` when they are not one."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(io.BytesIO(data)) as im:
                 w, h = im.size
                 if w * h > max_pixels:
                     raise DataError(f"{path}: image is {w}x{h} pixels, more than the limit of {max_pixels}")
@@ -58,7 +184,9 @@ def read_image(path: str | Path, max_pixels: int = 50_000_000) -> np.ndarray:
                 gray = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
     except DataError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except UnidentifiedImageError:  # (Pillow's own message would name the in-memory buffer)
+        raise DataError(f"{path}: not a readable image (UnidentifiedImageError: cannot identify image file {str(path)!r})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise DataError(f"{path}: corrupt or truncated image ({exc})") from None
@@ -67,8 +195,13 @@ def read_image(path: str | Path, max_pixels: int = 50_000_000) -> np.ndarray:
 
 def is_light_background(gray: np.ndarray) -> bool:
     """True when the image looks like dark ink on light paper (its border is mostly light)."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return float(np.median(border)) > 0.5
+    return bool(light_backgrounds(gray[None])[0])
+
+
+def light_backgrounds(grays: np.ndarray) -> np.ndarray:
+    """:func:`is_light_background` of each image of a stack (N,H,W) -> (N,) bool."""
+    border = np.concatenate([grays[:, 0], grays[:, -1], grays[:, :, 0], grays[:, :, -1]], axis=1)
+    return np.median(border, axis=1) > 0.5
 
 
 def to_glyph(gray: np.ndarray, invert: bool | None = None, size: int = 28, box: int = 20) -> tuple[np.ndarray, GlyphTransform]:
