@@ -114,12 +114,12 @@ def timed(fn, *args, **kwargs):
 def run_igae(model: str, png: Path, out: Path, workers: int, refine: int = 0, limit: int | None = None, batch: int = 256):
     """Manifest records of igae on the PNGs (the first ``limit`` of them), checkpoint loading included."""
     from igae_robot.checkpoint import load_checkpoint
-    from igae_robot.exporters import export_file
+    from igae_robot.exporters import export_files
     from igae_robot.vectorize import VectorizeOptions, discover_images, vectorize
 
     sources = discover_images([png])[:limit]
     ckpt = load_checkpoint(model)
-    writers = {".svg": functools.partial(export_file, fmt="svg", machine=None)}
+    writers = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
     options = VectorizeOptions(dpi=25.4, workers=workers, refine_steps=refine, batch_size=batch)  # 1 px = 1 mm
     return vectorize(sources, out, ckpt, writers, options).records
 

@@ -24,7 +24,7 @@ MACHINE_KIND = {"gcode": "plotter", "waypoints": "arm", "urscript": "arm"}
 
 
 def build_writers(formats: str, machines: list[str]) -> dict:
-    """``"svg,gcode"`` and machine names -> {output suffix: writer(sheet, path)}.
+    """``"svg,gcode"`` and machine names -> {output suffix: writer(sheets, paths)}.
 
     Each non-SVG format takes the given machine of its kind (plotter for G-code, arm for waypoints and
     URScript); with no --machine at all, its default profile.
@@ -32,7 +32,7 @@ def build_writers(formats: str, machines: list[str]) -> dict:
     import functools
 
     from igae_robot.errors import ConfigError
-    from igae_robot.exporters import export_file, format_for
+    from igae_robot.exporters import export_files, format_for
     from igae_robot.machine import load_machine
 
     names = [f.strip().lower() for f in formats.split(",") if f.strip()]
@@ -52,7 +52,7 @@ def build_writers(formats: str, machines: list[str]) -> dict:
                 raise ConfigError(f"--format {fmt} needs a {kind} profile; --machine gave {given}; "
                                   f"add e.g. --machine {DEFAULT_MACHINE[fmt]}")
             machine = machine or load_machine(DEFAULT_MACHINE[fmt])
-        writers[suffix] = functools.partial(export_file, fmt=format_for(fmt, f"out{suffix}"), machine=machine)
+        writers[suffix] = functools.partial(export_files, fmt=format_for(fmt, f"out{suffix}"), machine=machine)
     return writers
 
 

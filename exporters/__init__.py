@@ -83,19 +83,20 @@ def export_file(sheet: Sheet, path: str | os.PathLike, fmt: str, machine: Machin
 
 def export_files(
     sheets: Sequence[Sheet], paths: Sequence[str | os.PathLike], fmt: str, machine: Machine | None = None, **options
-) -> list[Path | Exception]:
+) -> list[str | os.PathLike | Exception]:
     """Write each sheet to its path with writer ``fmt``, each file all or nothing (as :func:`export_file`).
 
-    Returns, per sheet, the path written or the exception that refused it (an ExportError for a move
+    Returns, per sheet, the path written (as given) or the exception that refused it (an ExportError for a move
     outside the work area, an OSError for a full disk): one sheet's failure does not stop the others.
     """
-    out: list[Path | Exception] = []
+    out: list[str | os.PathLike | Exception] = []
     for path, text in zip(paths, _texts(sheets, fmt, machine, options)):
         if isinstance(text, Exception):
             out.append(text)
             continue
         try:
-            out.append(atomic_write_text(path, text))
+            atomic_write_text(path, text)
+            out.append(path)
         except OSError as exc:
             out.append(exc)
     return out

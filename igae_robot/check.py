@@ -36,7 +36,7 @@ from .geometry import Polyline, resample_arrays
 from .gesture import Gesture
 from .sheet import Sheet
 
-__all__ = ["GlyphScore", "CheckReport", "render_polylines", "render_max", "gesture_polylines", "check_sheet", "DEFAULT_MIN_IOU"]
+__all__ = ["GlyphScore", "CheckReport", "render_polylines", "render_strokes", "render_max", "gesture_polylines", "check_sheet", "DEFAULT_MIN_IOU"]
 
 DEFAULT_MIN_IOU = 0.99
 
@@ -120,24 +120,47 @@ def render_polylines(
     var_coef: float = 0.01,
     var_eps: float = 1e-4,
     spacing_px: float = 0.25,
-    group: int = 32,
 ) -> torch.Tensor:
     """Render per-glyph polylines (glyph units) as continuous lines of markers -> (B,1,size,size).
 
     Each polyline is resampled every ``spacing_px`` pixels; each point is a marker of ink 1 and
-    variance pressure * var_coef + var_eps (glyph units²).  B = len(glyphs).  Glyphs are rendered
-    ``group`` at a time, those with similar marker counts together (each group is padded to its
-    longest glyph with markers of no ink); a glyph's canvas does not depend on its group.
+    variance pressure * var_coef + var_eps (glyph units²).  B = len(glyphs).
     """
-    points, variance, counts = _markers(glyphs, size, var_coef, var_eps, spacing_px)
-    out = torch.zeros(len(glyphs), 1, size, size)
-    order = np.argsort(counts, kind="stable")
-    start = np.cumsum(counts) - counts  # each glyph's first marker
+    polylines = [p for polylines in glyphs for p in polylines]
+    values = np.concatenate([np.column_stack([p.points, p.pressure]) for p in polylines]) if polylines else np.zeros((0, 3))
+    counts = np.array([len(p) for p in polylines], dtype=np.intp)
+    return render_strokes(values, counts, np.array([len(g) for g in glyphs], dtype=np.intp), size, var_coef, var_eps, spacing_px)
+
+
+def render_strokes(
+    values: np.ndarray,
+    counts: np.ndarray,
+    per_glyph: np.ndarray,
+    size: int = 28,
+    var_coef: float = 0.01,
+    var_eps: float = 1e-4,
+    spacing_px: float = 0.25,
+    group: int = 128,
+) -> torch.Tensor:
+    """:func:`render_polylines` of arrays, for many glyphs at once (``igae vectorize`` scores thousands).
+
+    values (N,3): x, y (glyph units), pressure of every point of every polyline, one polyline after
+    the other; counts (M,) points per polyline; per_glyph (B,) polylines per glyph, glyph after glyph.
+    Glyphs are rendered ``group`` at a time, those with similar marker counts together (each group
+    padded to its longest glyph with markers of no ink): a glyph's canvas does not depend on its group.
+    """
+    dense, per_polyline = resample_arrays(values, counts, spacing_px / size)
+    glyph_of = np.repeat(np.arange(len(per_glyph)), per_glyph)  # (M,)
+    markers = np.bincount(glyph_of, weights=per_polyline, minlength=len(per_glyph)).astype(np.intp)  # (B,)
+    points, variance = dense[:, :2], np.clip(dense[:, 2], 0.0, 1.0) * var_coef + var_eps
+    out = torch.zeros(len(per_glyph), 1, size, size)
+    order = np.argsort(markers, kind="stable")
+    first = np.cumsum(markers) - markers  # each glyph's first marker
     for part in np.array_split(order, max(1, -(-len(order) // group))) if len(order) else []:
-        steps = 32 * max(1, -(-int(counts[part].max()) // 32))  # see render_max
-        row = np.repeat(np.arange(len(part)), counts[part])
-        col = np.arange(len(row)) - np.repeat(np.cumsum(counts[part]) - counts[part], counts[part])
-        src = start[part][row] + col
+        steps = 32 * max(1, -(-int(markers[part].max()) // 32))  # see render_max
+        row = np.repeat(np.arange(len(part)), markers[part])
+        col = np.arange(len(row)) - np.repeat(np.cumsum(markers[part]) - markers[part], markers[part])
+        src = first[part][row] + col
         xy, var, ink = np.zeros((len(part), steps, 2)), np.ones((len(part), steps)), np.zeros((len(part), steps))
         xy[row, col], var[row, col], ink[row, col] = points[src], variance[src], 1.0
         out[torch.from_numpy(part)] = render_max(
@@ -147,18 +170,6 @@ def render_polylines(
             (size, size),
         )
     return out
-
-
-def _markers(glyphs: Sequence[Sequence[Polyline]], size: int, var_coef: float, var_eps: float, spacing_px: float):
-    """Every marker of every glyph, one glyph after the other: points (N,2), variance (N,), counts per glyph (B,)."""
-    polylines = [p for polylines in glyphs for p in polylines]
-    if not polylines:
-        return np.zeros((0, 2)), np.zeros(0), np.zeros(len(glyphs), dtype=np.intp)
-    values = np.concatenate([np.column_stack([p.points, p.pressure]) for p in polylines])
-    dense, per_polyline = resample_arrays(values, np.array([len(p) for p in polylines]), spacing_px / size)
-    glyph_of = np.repeat(np.arange(len(glyphs)), [len(polylines) for polylines in glyphs])
-    counts = np.bincount(glyph_of, weights=per_polyline, minlength=len(glyphs)).astype(np.intp)
-    return dense[:, :2], np.clip(dense[:, 2], 0.0, 1.0) * var_coef + var_eps, counts
 
 
 _TINY = 2e-19  # the smallest factor; (2e-19)² = 4e-38 is above the smallest normal float32 (1.2e-38)
@@ -172,7 +183,7 @@ def _gaussian(centres: torch.Tensor, pos: torch.Tensor, two_var: torch.Tensor) -
     return arg.clamp_(min=math.log(_TINY)).exp_()
 
 
-def render_max(xy: torch.Tensor, var: torch.Tensor, ink: torch.Tensor, size: tuple[int, int], block: int = 2) -> torch.Tensor:
+def render_max(xy: torch.Tensor, var: torch.Tensor, ink: torch.Tensor, size: tuple[int, int], block: int = 8) -> torch.Tensor:
     """:func:`~igae_robot.render.render_markers` without gradients: the same canvas, float for float
     wherever it is above 2e-19 (below, within 2e-19: factors are kept above it, see _gaussian).
 

@@ -177,6 +177,8 @@ def merge(polylines: Sequence[Polyline], tolerance_mm: float) -> list[Polyline]:
 
 def _merge_group(pool: list[Polyline], tol: float) -> list[Polyline]:
     """Greedy chaining within one glyph (a handful of strokes, so quadratic is fine)."""
+    if not _ends_meet(pool, tol):  # the usual case, found without building a joined stroke
+        return pool
     out: list[Polyline] = []
     used = [False] * len(pool)
     for i, chain in enumerate(pool):
@@ -195,11 +197,20 @@ def _merge_group(pool: list[Polyline], tol: float) -> list[Polyline]:
     return out
 
 
+def _ends_meet(pool: list[Polyline], tol: float) -> bool:
+    """Whether an end of one stroke lies within ``tol`` of an end of another (what :func:`_join` looks for)."""
+    ends = [(p.points[0].tolist(), p.points[-1].tolist()) for p in pool]
+    return any(_dist(u, v) <= tol for i, a in enumerate(ends) for b in ends[i + 1 :] for u in a for v in b)
+
+
 def _join(a: Polyline, b: Polyline, tol: float) -> Polyline | None:
     """a followed by b (either may be reversed) if an end of a touches an end of b, else None."""
-    for first, second in ((a, b), (a, b.reversed()), (b, a), (b.reversed(), a)):
-        gap = float(np.linalg.norm(first.points[-1] - second.points[0]))
+    a0, a1, b0, b1 = a.points[0].tolist(), a.points[-1].tolist(), b.points[0].tolist(), b.points[-1].tolist()
+    # The four ways, in order: a then b, a then b reversed, b then a, b reversed then a.
+    for k, (end, start) in enumerate(((a1, b0), (a1, b1), (b1, a0), (b0, a0))):
+        gap = _dist(end, start)
         if gap <= tol:
+            first, second = ((a, b), (a, b.reversed()), (b, a), (b.reversed(), a))[k]
             if gap == 0.0:  # the shared point once is enough
                 second = second.take(np.arange(1, len(second)))
             return Polyline(

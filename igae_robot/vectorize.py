@@ -1,10 +1,18 @@
 """Batch vectorization: a folder of images -> plotter-ready files (one per image and format) + a manifest.
 
-    discover --> read, ink, cut into glyph pieces, crop to model inputs    (DataLoader workers, per image)
+    discover --> read, ink, cut into glyph pieces, crop to model inputs    (DataLoader workers, a batch of
+                                                                            images at a time)
              --> encoder in fixed-size batches [--> refine]                (this process, CPU or GPU)
-             --> per image: gestures placed at source coordinates -> Sheet
-                 -> writers (atomic files) -> fidelity -> manifest record  (export workers, chunks of images)
-             --> ``manifest.jsonl``: one line per image, appended and flushed as it finishes
+             --> gestures placed at source coordinates -> Sheets
+                 -> writers (atomic files) -> fidelity -> manifest records (export workers, a chunk of
+                                                                            images at a time)
+             --> ``manifest.jsonl``: one line per image, appended and flushed chunk by chunk
+
+Speed: a 28x28 digit is a few hundred bytes in and a few kilobytes out, so per-image Python costs
+more than the model.  Every stage works on arrays of many images: same-size images are cut as one
+stack, the pen-down runs of a whole chunk are found at once, the SVG numbers of a chunk are
+formatted in one pass (:func:`igae_robot.exporters.export_files`), the fidelity render is one batched
+render per chunk.  While the export workers write one batch, this process encodes the next.
 
 Coordinates: every piece's :class:`~igae_robot.images.GlyphTransform` maps the model's canvas to the
 source image's pixels; pixels become millimetres by ``dpi`` (or a fixed ``width_mm``), and the page
@@ -13,7 +21,7 @@ the same page, at its physical size.
 
 Pen lifts: the model draws a stroke in several pen-down pieces (under max compositing a pen-up
 step costs nothing).  Pieces whose ends are closer than ``join`` stroke widths of the source ink are
-joined (:func:`place_sheet`): the joint hides inside the line, and the pen lifts about 1.6 times per
+joined (:func:`place_sheet`, :func:`_sheets`): the joint hides inside the line, and the pen lifts about 1.6 times per
 MNIST digit instead of 8.
 
 Fidelity: the strokes as exported are re-rendered with the model's markers (as ``igae check`` does)
@@ -22,9 +30,10 @@ and scored against the model input: IoU at 0.5 and MSE, averaged over an image's
 Resume: an image is skipped when its last manifest line says ``ok``, its source file has the same
 size and modification time, the run's settings (model weights, formats, machines, sizes, options)
 hash to the same key, and every output file exists.  Outputs are written all-or-nothing and the
-manifest line only after them, so an interrupted run (Ctrl-C, kill -9) redoes at most the images in
-flight.  Manifest lines are flushed to the OS per image (a killed process loses none) and fsynced
-per batch (an fsync per line costs milliseconds).  Encoder batches always have the same shape,
+manifest lines of a chunk only after the worker that wrote its files has returned, so an interrupted
+run (Ctrl-C, kill -9) redoes at most the images in flight.  Manifest lines are handed to the OS per
+chunk (a killed process loses none it wrote) and fsynced per batch (an fsync per line costs
+milliseconds).  Encoder batches always have the same shape,
 so an image's output does not depend on which images shared its batch: a resumed run writes the
 same bytes as an uninterrupted one.
 """
@@ -32,7 +41,7 @@ same bytes as an uninterrupted one.
 from __future__ import annotations
 
 import collections
-import dataclasses
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -41,7 +50,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -50,20 +59,20 @@ import torch
 
 from . import geometry
 from .atomic import atomic_text_writer
-from .check import render_polylines
+from .check import render_strokes
 from .checkpoint import Checkpoint
-from .components import find_pieces, glyph_crops, ink_image, stroke_width
+from .components import glyph_inputs, ink_images, stroke_widths
 from .config import ModelConfig
-from .errors import DataError, IgaeError
+from .errors import DataError, GestureError, IgaeError
 from .geometry import Polyline
-from .gesture import Gesture
+from .gesture import Gesture, pen_down
 from .gesture_tensors import GestureTensors
-from .images import IMAGE_SUFFIXES, GlyphTransform, read_image
+from .images import IMAGE_SUFFIXES, read_image_stats
 from .layout import Placement
 from .metrics import batch_metrics
 from .page import Page
 from .refine import refine
-from .sheet import Sheet, SheetOptions, plot_stats
+from .sheet import Sheet, SheetOptions
 
 __all__ = [
     "MANIFEST",
@@ -79,9 +88,10 @@ __all__ = [
 
 MANIFEST = "manifest.jsonl"
 
-# writer(sheet, path): writes one file (all or nothing), e.g. functools.partial(export_file, fmt="svg").
+# writer(sheets, paths): writes each sheet to its path (each file all or nothing) and returns, per sheet,
+# the path or the exception that refused it; e.g. functools.partial(export_files, fmt="svg").
 # Must be picklable (a module-level function or a partial of one) to reach worker processes.
-Writer = Callable[[Sheet, Path], object]
+Writer = Callable[[Sequence[Sheet], Sequence[Path]], list]
 
 
 @dataclass(frozen=True)
@@ -165,27 +175,48 @@ def discover_images(paths: Sequence[str | os.PathLike], exclude: str | os.PathLi
     roots = [Path(p) for p in paths]
     if not roots:
         raise DataError("no input images or folders given")
-    found: list[tuple[Path, Path]] = []  # (file, root folder it is named from)
+    skip = None if exclude is None else Path(exclude).resolve()
+    found: list[tuple[Path, Path, str]] = []  # (file, folder it is named from, its name there)
     for root in roots:
         if root.is_dir():
-            found += [(p, root) for p in sorted(root.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+            found += [(root / name, root, name) for name in _image_names(root, skip)]
         elif root.is_file():
-            found.append((root, root.parent))
+            if skip is None or not root.resolve().is_relative_to(skip):
+                found.append((root, root.parent, root.name))
         else:
             raise DataError(f"{root}: no such file or folder")
-    if exclude is not None:
-        skip = Path(exclude).resolve()
-        found = [(p, r) for p, r in found if not p.resolve().is_relative_to(skip)]
     if not found:
         raise DataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {', '.join(map(str, roots))}")
-    base = roots[0] if len(roots) == 1 and roots[0].is_dir() else Path(os.path.commonpath([r.resolve() for _, r in found]))
-    names = [(p.resolve() if base.is_absolute() else p).relative_to(base).as_posix() for p, _ in found]
+    if len(roots) == 1 and roots[0].is_dir():
+        names = [name for _, _, name in found]
+    else:  # relative to the common parent of the folders (resolved once each, not per file)
+        resolved = {folder: folder.resolve() for folder in {folder for _, folder, _ in found}}
+        base = Path(os.path.commonpath(list(resolved.values())))
+        names = [(resolved[folder] / name).relative_to(base).as_posix() for _, folder, name in found]
     stems = [name.rsplit(".", 1)[0] for name in names]
     clash = {s for s, n in collections.Counter(stems).items() if n > 1}
     unique: dict[str, Source] = {}
-    for (path, _), name, stem in zip(found, names, stems):
+    for (path, _, _), name, stem in zip(found, names, stems):
         unique.setdefault(name, Source(path, name, name if stem in clash else stem))
     return list(unique.values())
+
+
+def _image_names(root: Path, skip: Path | None) -> list[str]:
+    """Relative names (``a/b.png``) of the image files under folder ``root``, in path order, as
+    ``root.rglob`` finds them (symlinked folders are not entered), without folders under ``skip``.
+    One ``scandir`` per folder: no ``stat`` per file (a folder of 10 000 digits costs milliseconds)."""
+    out: list[tuple[str, ...]] = []
+    folders: list[tuple[tuple[str, ...], Path]] = [((), root)]
+    while folders:
+        parts, folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir() and not entry.is_symlink():
+                    if skip is None or not Path(entry.path).resolve().is_relative_to(skip):
+                        folders.append(((*parts, entry.name), Path(entry.path)))
+                elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and entry.is_file():
+                    out.append((*parts, entry.name))
+    return ["/".join(parts) for parts in sorted(out)]
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, dict]:
@@ -216,7 +247,11 @@ class _Manifest:
             self.stream.write("\n")
 
     def write(self, record: dict) -> None:
-        self.stream.write(json.dumps(record) + "\n")
+        self.write_lines([json.dumps(record)])
+
+    def write_lines(self, lines: list[str]) -> None:
+        """Append JSON lines, handed to the OS at once: a killed process loses none of them."""
+        self.stream.write("".join(line + "\n" for line in lines))
         self.stream.flush()
 
     def sync(self) -> None:
@@ -261,22 +296,26 @@ def _is_done(record: dict | None, source: Source, out_dir: Path, suffixes: Seque
     return all((out_dir / name).is_file() for name in source.outputs(suffixes))
 
 
-# ---- stage 1: read and cut (DataLoader workers) ---------------------------------------------------
+# ---- stage 1: read and cut (DataLoader workers), a batch of images at a time -----------------------
 
 
 @dataclass
 class _Loaded:
-    index: int  # into the run's todo list
-    glyphs: np.ndarray | None  # (K,S,S) float32 model inputs, None on error
-    transforms: list[GlyphTransform] = field(default_factory=list)
-    size_px: tuple[int, int] = (0, 0)  # source (width, height)
-    stroke_px: float = 0.0  # typical stroke width of the source ink, pixels
-    error: str | None = None
-    seconds: float = 0.0
+    """A batch of images read and cut into model inputs: arrays, so that it crosses processes cheaply."""
+
+    index: np.ndarray  # (N,) positions in the run's todo list
+    glyphs: np.ndarray  # (K,S,S) float32 model inputs, image after image
+    counts: np.ndarray  # (N,) glyphs per image (0 for a blank or failed image)
+    transforms: np.ndarray  # (K,3) each glyph's GlyphTransform: scale, offset_x, offset_y (canvas -> source px)
+    size_px: np.ndarray  # (N,2) source width, height
+    stroke_px: np.ndarray  # (N,) typical stroke width of the source ink, pixels
+    stat: np.ndarray  # (N,2) int64 file size and mtime_ns as read
+    seconds: np.ndarray  # (N,) time spent on each image, its share of the batched steps included
+    errors: dict[int, str]  # position in the batch -> why that image failed
 
 
 class _ImageSet(torch.utils.data.Dataset):
-    """Item i: the todo list's image i, read and cut into model inputs; a bad file gives an error, not an exception."""
+    """The todo list; a loader batch of images is read and cut together (``__getitems__``)."""
 
     def __init__(self, sources: Sequence[Source], options: VectorizeOptions, size: int):
         self.sources, self.options, self.size = list(sources), options, size
@@ -284,25 +323,97 @@ class _ImageSet(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.sources)
 
-    def __getitem__(self, i: int) -> _Loaded:
+    def __getitems__(self, indices: list[int]) -> _Loaded:
+        return _load(self.sources, indices, self.options, self.size)
+
+
+def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptions, size: int) -> _Loaded:
+    """Read images ``indices`` of ``sources`` and cut them into model inputs.  A bad file becomes an
+    error of its own; the others go on.  Same-size images are cut as one stack (an MNIST folder is
+    one stack per batch), which costs a few array operations instead of dozens per image."""
+    n = len(indices)
+    tic = time.perf_counter()
+    grays: list[np.ndarray | None] = [None] * n
+    stat = np.zeros((n, 2), dtype=np.int64)
+    errors: dict[int, str] = {}
+    for j, result in enumerate(_read([sources[i].path for i in indices], options.max_pixels)):
+        if isinstance(result, Exception):  # one bad file must not stop the batch; the manifest says why
+            errors[j] = _reason(result, sources[indices[j]].path)
+        else:
+            grays[j], st = result
+            stat[j] = st.st_size, st.st_mtime_ns
+    seconds = np.full(n, (time.perf_counter() - tic) / max(1, n))
+    cut: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}  # position -> (glyphs, transforms, stroke px)
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for j, gray in enumerate(grays):
+        if gray is not None:
+            shapes.setdefault(gray.shape, []).append(j)
+    for same in shapes.values():
         tic = time.perf_counter()
-        path = self.sources[i].path
-        try:
-            gray = read_image(path, self.options.max_pixels)
-            ink = ink_image(gray, self.options.invert)
-            width = stroke_width(ink)
-            pieces = find_pieces(ink, self.options.split, width=width)
-            glyphs, transforms = glyph_crops(ink, pieces, self.size, round(self.size * 20 / 28))
-            size = (gray.shape[1], gray.shape[0])
-            return _Loaded(i, glyphs, transforms, size, width, None, time.perf_counter() - tic)
-        except Exception as exc:  # one bad file must not stop the batch; the manifest says why
-            return _Loaded(i, None, error=_reason(exc, path), seconds=time.perf_counter() - tic)
+        for part in _cut(np.stack([grays[j] for j in same]), options, size, same):
+            if isinstance(part[1], str):
+                errors[part[0]] = _reason_text(part[1], sources[indices[part[0]]].path)
+            else:
+                cut[part[0]] = part[1]
+        seconds[same] += (time.perf_counter() - tic) / len(same)
+    counts = np.array([len(cut[j][0]) if j in cut else 0 for j in range(n)], dtype=np.intp)
+    sizes = np.array([(g.shape[1], g.shape[0]) if g is not None else (0, 0) for g in grays], dtype=np.int64)
+    return _Loaded(
+        np.asarray(indices, dtype=np.intp),
+        np.concatenate([cut[j][0] for j in cut] or [np.zeros((0, size, size), np.float32)]),
+        counts,
+        np.concatenate([cut[j][1] for j in cut] or [np.zeros((0, 3))]),
+        sizes,
+        np.array([cut[j][2] if j in cut else 0.0 for j in range(n)]),
+        stat,
+        seconds,
+        errors,
+    )
+
+
+def _read(paths: list[Path], max_pixels: int) -> list:
+    """read_image_stats, and if reading them together fails on something unforeseen, one by one,
+    so that only the file that caused it fails."""
+    try:
+        return read_image_stats(paths, max_pixels)
+    except Exception:
+        out = []
+        for path in paths:
+            try:
+                out += read_image_stats([path], max_pixels)
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+
+def _cut(grays: np.ndarray, options: VectorizeOptions, size: int, positions: list[int]):
+    """Yield (position, (glyphs, transforms, stroke px)) for a stack (N,H,W) of same-size images, or
+    (position, error text) for an image that failed; if the stack as a whole fails, one image at a time."""
+    try:
+        inks = ink_images(grays, options.invert)
+        widths = stroke_widths(inks)
+        glyphs, counts, transforms = glyph_inputs(inks, widths, options.split, size, round(size * 20 / 28))
+    except Exception as exc:
+        if len(grays) == 1:
+            yield positions[0], f"{type(exc).__name__}: {exc}" if not isinstance(exc, IgaeError) else str(exc)
+            return
+        for k, j in enumerate(positions):
+            yield from _cut(grays[k : k + 1], options, size, [j])
+        return
+    ends = np.cumsum(counts)
+    for k, j in enumerate(positions):
+        part = slice(ends[k] - counts[k], ends[k])
+        yield j, (glyphs[part], transforms[part], float(widths[k]))
 
 
 def _reason(exc: Exception, path: Path) -> str:
     if isinstance(exc, IgaeError):
         return str(exc) if str(path) in str(exc) else f"{path}: {exc}"
     return f"{path}: {type(exc).__name__}: {exc}"
+
+
+def _reason_text(text: str, path: Path) -> str:
+    return text if str(path) in text else f"{path}: {text}"
 
 
 # ---- stage 2: encode (and refine) in fixed-size batches -------------------------------------------
@@ -344,7 +455,7 @@ def _arrays(g: GestureTensors, n: int) -> dict[str, np.ndarray]:
     }
 
 
-# ---- stage 3: place, write, score (export workers) ------------------------------------------------
+# ---- stage 3: place, write, score (export workers), a chunk of images at a time -------------------
 
 
 def place_sheet(
@@ -352,39 +463,97 @@ def place_sheet(
 ) -> Sheet:
     """Gestures at given placements (glyph units -> page mm) -> a Sheet of ordered pen-down polylines.
 
-    As :func:`~igae_robot.sheet.plan_sheet` without the grid: strokes are simplified and merged as
-    ``options`` say, cut at the page edge (the source image's frame), and ordered.
+    As :func:`~igae_robot.sheet.plan_sheet` without the grid: strokes whose ends are within
+    ``options.merge_mm`` are chained and merged, simplified as ``options`` say, cut at the page edge
+    (the source image's frame), and ordered.  (``igae vectorize`` builds the same sheets for a whole
+    chunk of images at once, :func:`_sheets`.)
     """
-    polylines = [p for g, place in zip(gestures, placements) for p in _chained_strokes(g, place, options)]
+    counts = np.array([len(g) for g in gestures])
+    steps = int(counts.max()) if len(counts) else 0
+    if len(gestures) and not (counts == steps).all():
+        raise GestureError("place_sheet needs gestures of the same number of steps")
+    arrays = {
+        "points": np.array([g.points for g in gestures]).reshape(len(gestures), steps, 2),
+        "pressure": np.array([g.pressure for g in gestures]).reshape(len(gestures), steps),
+        "intensity": np.array([g.intensity for g in gestures]).reshape(len(gestures), steps),
+    }
+    scale = np.array([[p.scale_mm, p.x_mm, p.y_mm] for p in placements]).reshape(-1, 3)
+    dt_s = gestures[0].dt_s if gestures else 0.05
+    (sheet,) = _sheets([page], [tuple(placements)], arrays, scale, [options.merge_mm], options, dt_s)
+    return sheet
+
+
+def _sheets(
+    pages: Sequence[Page],
+    placements: Sequence[tuple[Placement, ...]],
+    arrays: dict,
+    scale: np.ndarray,
+    join_mm: Sequence[float],
+    options: SheetOptions,
+    dt_s: float,
+) -> list[Sheet]:
+    """The sheet of each image of a chunk: its glyphs' pen-down runs placed on its page, chained,
+    merged, cut at the page edge and ordered.
+
+    arrays: gestures of all K glyphs, image after image (see _encode); scale (K,3): each glyph's
+    placement (scale_mm, x_mm, y_mm); join_mm: per image, the distance below which consecutive
+    runs of a glyph are chained (and ends merged).  The pen-down runs and their page coordinates
+    are found for the whole chunk in a few array operations.
+    """
+    k, steps = arrays["intensity"].shape
+    per_image = np.array([len(p) for p in placements], dtype=np.intp)
+    image_of = np.repeat(np.arange(len(pages)), per_image)  # (K,)
+    page_xy = arrays["points"] * scale[:, None, :1] + scale[:, None, 1:]  # (K,T,2) mm, as Placement.to_page
+    down = pen_down(arrays["intensity"], options.threshold, options.release).reshape(-1)
+    idx = np.flatnonzero(down)  # pen-down steps of all glyphs, glyph after glyph: g * T + step
+    glyph, step = np.divmod(idx, max(steps, 1))
+    xy = page_xy.reshape(-1, 2)[idx]
+    # A run starts where the pen comes down; it continues the chain of the run before it (same glyph)
+    # when it starts within join_mm of that run's end: the model draws one stroke in several pieces.
+    starts = (step == 0) | ~down[np.maximum(idx - 1, 0)]
+    tol = np.asarray(join_mm, dtype=np.float64)[image_of[glyph]]
+    gap = np.hypot(*(xy - np.roll(xy, 1, axis=0)).T)  # from the previous pen-down point
+    same_glyph = np.concatenate([[False], glyph[1:] == glyph[:-1]])
+    new_chain = starts & ~(same_glyph & (tol > 0) & (gap <= tol))
+    bounds = np.flatnonzero(new_chain)
+    chain_end = np.append(bounds[1:], len(idx))
+    pressure = arrays["pressure"].reshape(-1)[idx]
+    t_s = step * dt_s
+    first_glyph = np.cumsum(per_image) - per_image  # each image's first glyph
+    chains: list[list[Polyline]] = [[] for _ in pages]
+    for a, b in zip(bounds.tolist(), chain_end.tolist()):
+        g = int(glyph[a])
+        i = int(image_of[g])
+        chains[i].append(Polyline(xy[a:b], pressure[a:b], t_s[a:b], g - int(first_glyph[i])))
+    inside = _inside_pages(pages, chains, xy, image_of[glyph]) if options.simplify_mm <= 0 else None
+    return [
+        _finish_sheet(page, places, polylines, tol_i, options, None if inside is None else inside[i])
+        for i, (page, places, polylines, tol_i) in enumerate(zip(pages, placements, chains, join_mm))
+    ]
+
+
+def _inside_pages(pages: Sequence[Page], chains: list, xy: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """(N,) bool: every pen-down point of each image lies on its page's drawable area."""
+    box = np.array([page.drawable for page in pages]).reshape(-1, 4)[image]  # (P,4) per point
+    ok = (xy[:, 0] >= box[:, 0]) & (xy[:, 1] >= box[:, 1]) & (xy[:, 0] <= box[:, 2]) & (xy[:, 1] <= box[:, 3])
+    return np.bincount(image[~ok], minlength=len(pages)) == 0
+
+
+def _finish_sheet(
+    page: Page, placements: tuple, polylines: list[Polyline], join_mm: float, options: SheetOptions, inside: bool | None
+) -> Sheet:
+    """Chained runs of one image -> its Sheet: simplified, merged, clipped to the page if they leave it, ordered."""
     polylines = geometry.simplify(polylines, options.simplify_mm)
-    polylines = geometry.merge(polylines, options.merge_mm)
-    box = geometry.bounds(polylines)
-    x0, y0, x1, y1 = page.drawable
-    if box is not None and (box[0] < x0 or box[1] < y0 or box[2] > x1 or box[3] > y1):
+    polylines = geometry.merge(polylines, join_mm)
+    if inside is None:  # simplification may have moved points: measure again
+        box = geometry.bounds(polylines)
+        x0, y0, x1, y1 = page.drawable
+        inside = box is None or (box[0] >= x0 and box[1] >= y0 and box[2] <= x1 and box[3] <= y1)
+    if not inside:
         polylines = geometry.clip(polylines, page.drawable)
     if options.order:
         polylines = geometry.order(polylines)
-    return Sheet(page, tuple(placements), tuple(polylines), options.threshold, options.release)
-
-
-def _chained_strokes(gesture: Gesture, place: Placement, options: SheetOptions) -> list[Polyline]:
-    """A gesture's pen-down runs on the page, where each run that starts within ``merge_mm`` of the
-    previous one's end continues it.  The model usually draws a stroke in consecutive pieces, so this
-    does in one pass most of what ``geometry.merge`` (which tries every pair) would do."""
-    chains: list[list] = []  # [points, pressure, times] lists of arrays
-    end = None
-    for s in gesture.strokes(options.threshold, options.release):
-        points = place.to_page(s.points)
-        if end is not None and options.merge_mm > 0 and np.hypot(*(points[0] - end)) <= options.merge_mm:
-            chain = chains[-1]
-        else:
-            chain = [[], [], []]
-            chains.append(chain)
-        chain[0].append(points)
-        chain[1].append(s.pressure)
-        chain[2].append(s.steps * gesture.dt_s)
-        end = points[-1]
-    return [Polyline(np.concatenate(p), np.concatenate(q), np.concatenate(t), place.glyph) for p, q, t in chains]
+    return Sheet(page, placements, tuple(polylines), options.threshold, options.release)
 
 
 @dataclass(frozen=True)
@@ -400,15 +569,13 @@ class _Context:
 
 
 @dataclass
-class _Job:
-    source: Source
-    size_px: tuple[int, int]
-    stroke_px: float
-    transforms: list[GlyphTransform]
-    glyphs: np.ndarray  # (K,S,S) model inputs
-    gestures: dict  # arrays of K gestures (see _encode)
+class _Chunk:
+    """Some images of a loaded batch, with their gestures: the work of one export task."""
+
+    sources: list[Source]
+    loaded: _Loaded  # the loader's arrays, cut to these images
+    gestures: dict  # arrays of their K glyphs (see _encode)
     before: dict | None  # the encoder's, when refined
-    seconds: float  # spent so far (load + share of the batch's encode)
 
 
 _CONTEXT: _Context | None = None
@@ -444,124 +611,222 @@ def _loader_worker_init(parent: int, worker_id: int) -> None:
     _exit_with_parent(parent)
 
 
-def _image_sheet(job: _Job, arrays: dict) -> Sheet:
-    """One image's gestures (arrays of K glyphs) on a page that is the source image, in mm."""
+def _chunk_sheets(chunk: _Chunk, arrays: dict) -> list[Sheet]:
+    """The images' gestures on pages that are the source images, in mm (see the module doc)."""
     ctx = _CONTEXT
-    w, h = job.size_px
-    k = ctx.options.mm_per_px(w)
-    page = Page(w * k, h * k, 0.0, "image")
-    placements = [Placement(i, -1, t.scale * k, t.offset_x * k, t.offset_y * k, 0, i) for i, t in enumerate(job.transforms)]
-    gestures = [
-        Gesture(arrays["points"][i], arrays["pressure"][i], arrays["intensity"][i], dt_s=ctx.dt_s) for i in range(len(job.glyphs))
-    ]
+    loaded = chunk.loaded
+    options = ctx.options
+    mm = np.array([options.mm_per_px(w) for w in loaded.size_px[:, 0].tolist()])  # (N,) mm per source pixel
+    pages = [_page(w * k, h * k) for (w, h), k in zip(loaded.size_px.tolist(), mm.tolist())]
+    glyph_mm = np.repeat(mm, loaded.counts)[:, None]
+    scale = loaded.transforms * glyph_mm  # (K,3) placement: scale_mm, x_mm, y_mm
+    places = [_placement(i, *t) for i, t in zip(_glyph_numbers(loaded.counts).tolist(), scale.tolist())]
+    ends = np.cumsum(loaded.counts).tolist()
+    placements = [tuple(places[end - n : end]) for end, n in zip(ends, loaded.counts.tolist())]
     # The model draws a stroke in pieces (a pen-up step costs nothing under max compositing).  Ends
     # closer than a stroke width join: on paper the joint hides inside the line, and the pen lifts
     # once or twice per glyph instead of about eight times.
-    options = ctx.options.sheet
-    join_mm = ctx.options.join * job.stroke_px * k
-    if join_mm > options.merge_mm:
-        options = dataclasses.replace(options, merge_mm=join_mm)
-    return place_sheet(gestures, placements, page, options)
+    join_mm = np.maximum(options.sheet.merge_mm, options.join * loaded.stroke_px * mm)
+    return _sheets(pages, placements, arrays, scale, join_mm.tolist(), options.sheet, ctx.dt_s)
 
 
-def _glyph_polylines(sheet: Sheet) -> list[list[Polyline]]:
-    """A sheet's strokes back on each glyph's canvas (glyph units), one list per placement."""
-    places = {p.glyph: p for p in sheet.placements}
-    out: list[list[Polyline]] = [[] for _ in sheet.placements]
-    for poly in sheet.polylines:
-        place = places[poly.glyph]
-        out[poly.glyph].append(Polyline(place.to_glyph(poly.points), poly.pressure, poly.t_s, poly.glyph))
-    return out
+# Shared, not rebuilt per image: a folder of scans has few page sizes, a folder of digits one placement.
+@functools.lru_cache(maxsize=1024)
+def _page(width_mm: float, height_mm: float) -> Page:
+    return Page(width_mm, height_mm, 0.0, "image")
 
 
-def _fidelity(drawings: list[list[list[Polyline]]], targets: list[np.ndarray]) -> list[tuple[float, float]]:
-    """(IoU, MSE) per image: its exported strokes re-rendered as the re-render check does (markers of full
-    ink along the lines, :func:`~igae_robot.check.render_polylines`) against its model inputs (K,S,S),
-    averaged over its K glyphs.  One batched render for all images (an image without glyphs scores (1, 0))."""
-    cfg = _CONTEXT.model
-    glyphs = [g for drawing in drawings for g in drawing]
-    if not glyphs:
-        return [(1.0, 0.0)] * len(drawings)
-    target = torch.from_numpy(np.concatenate(targets))[:, None]
-    # Render in groups of glyphs with similar ink length: every glyph of a render is padded to the
-    # longest one's marker count.  Each glyph's canvas does not depend on the others in its group.
-    by_length = np.argsort([geometry.length(g) for g in glyphs], kind="stable")
-    iou, mse = np.zeros(len(glyphs)), np.zeros(len(glyphs))
-    for start in range(0, len(glyphs), 64):
-        part = by_length[start : start + 64]
-        # Markers every half pixel (the check uses a quarter): even the thinnest marker (sigma 0.28 px)
-        # stays above 0.5 between two of them, so the IoU at 0.5 is the same, at half the cost.
-        canvas = render_polylines([glyphs[i] for i in part], cfg.image_size, cfg.var_coef, cfg.var_eps, spacing_px=0.5)
-        m = batch_metrics(canvas, target[torch.from_numpy(part)])
-        iou[part], mse[part] = m["iou"].double().numpy(), m["mse"].double().numpy()
-    out, start = [], 0
-    for drawing in drawings:
-        k = len(drawing)
-        out.append((float(iou[start : start + k].mean()), float(mse[start : start + k].mean())) if k else (1.0, 0.0))
-        start += k
-    return out
+@functools.lru_cache(maxsize=4096)
+def _placement(glyph: int, scale_mm: float, x_mm: float, y_mm: float) -> Placement:
+    return Placement(glyph, -1, scale_mm, x_mm, y_mm, 0, glyph)
 
 
-def _finish(jobs: list[_Job]) -> list[dict]:
-    """Place each image's gestures on its page, write every output, score them: their manifest records."""
+def _glyph_numbers(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., counts[i] - 1 for each image i, concatenated: each glyph's number within its image."""
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _finish(chunk: _Chunk) -> tuple[list[dict], list[str]]:
+    """Place each image's gestures on its page, write every output, score them: their manifest
+    records and lines.  One image failing (a page outside the machine's work area) fails alone."""
     ctx = _CONTEXT
-    records, scored = [], []  # scored: (record, job, sheet, sheet before refinement), for one batched render
-    for job in jobs:
-        tic = time.perf_counter()
-        w, h = job.size_px
-        k = ctx.options.mm_per_px(w)
-        record = _base_record(job.source, ctx.key)
-        record.update(width_px=w, height_px=h, width_mm=round(w * k, 3), height_mm=round(h * k, 3), glyphs=len(job.glyphs))
-        written: list[str] = []
-        try:
-            sheet = _image_sheet(job, job.gestures)
-            for suffix, name in zip(ctx.writers, job.source.outputs(list(ctx.writers))):
-                ctx.writers[suffix](sheet, ctx.out_dir / name)
-                written.append(name)
-            stats = plot_stats(sheet)
-            record.update(status="ok", outputs=written, strokes=stats.strokes,
-                          pen_down_mm=round(stats.pen_down_mm, 3), pen_up_mm=round(stats.pen_up_mm, 3))
-            scored.append((record, job, sheet, None if job.before is None else _image_sheet(job, job.before)))
-        except Exception as exc:  # e.g. a page outside the machine's work area: recorded, the batch goes on
-            record.update(status="error", reason=_reason(exc, job.source.path), outputs=written)
-        record["seconds"] = job.seconds + time.perf_counter() - tic
-        records.append(record)
     tic = time.perf_counter()
-    after = _fidelity([_glyph_polylines(s) for _, _, s, _ in scored], [j.glyphs for _, j, _, _ in scored])
-    refined = [(r, j, b) for r, j, _, b in scored if b is not None]
-    before = _fidelity([_glyph_polylines(b) for _, _, b in refined], [j.glyphs for _, j, _ in refined])
-    for (record, *_), (iou, mse) in zip(scored, after):
-        record.update(iou=round(iou, 6), mse=round(mse, 6))
-    for (record, *_), (iou, mse) in zip(refined, before):
-        record.update(iou_encoder=round(iou, 6), mse_encoder=round(mse, 6))
-    share = (time.perf_counter() - tic) / max(1, len(records))
-    for record in records:
-        record["seconds"] = round(record["seconds"] + share, 6)
-    return records
-
-
-def _base_record(source: Source, key: str) -> dict:
+    loaded, n = chunk.loaded, len(chunk.sources)
+    errors: dict[int, str] = {}
     try:
-        stat = source.path.stat()
-        size, mtime = stat.st_size, stat.st_mtime_ns
-    except OSError:
-        size = mtime = None
-    return {"source": source.name, "status": "error", "settings": key, "bytes": size, "mtime_ns": mtime}
+        sheets = _chunk_sheets(chunk, chunk.gestures)
+    except Exception:  # find which image, one by one
+        sheets = [_one_image_sheet(chunk, i, errors) for i in range(n)]
+    outputs: list[list[str]] = [[] for _ in range(n)]
+    for suffix, writer in ctx.writers.items():
+        todo = [i for i in range(n) if i not in errors]
+        names = [f"{chunk.sources[i].stem}{suffix}" for i in todo]
+        paths = [os.path.join(ctx.out_dir, name) for name in names]  # strings: a Path per file costs more than its write
+        for i, name, result in zip(todo, names, writer([sheets[i] for i in todo], paths)):
+            if isinstance(result, Exception):
+                errors[i] = _reason(result, chunk.sources[i].path)
+            else:
+                outputs[i].append(name)
+    ok = [i for i in range(n) if i not in errors]
+    strokes, down_mm, up_mm = _plot_lengths([sheets[i] for i in ok])
+    glyph_ranges = np.cumsum(loaded.counts) - loaded.counts
+    targets = [loaded.glyphs[glyph_ranges[i] : glyph_ranges[i] + loaded.counts[i]] for i in ok]
+    after = _fidelity([sheets[i] for i in ok], targets)
+    before = None
+    if chunk.before is not None:
+        before_sheets = _before_sheets(chunk, errors)
+        before = _fidelity([before_sheets[i] for i in ok], targets)
+    share = (time.perf_counter() - tic) / max(1, n)
+    records = []
+    position = {i: r for r, i in enumerate(ok)}
+    for i, source in enumerate(chunk.sources):
+        w, h = (int(v) for v in loaded.size_px[i])
+        k = ctx.options.mm_per_px(w)
+        record = {"source": source.name, "status": "error", "settings": ctx.key,
+                  "bytes": int(loaded.stat[i, 0]), "mtime_ns": int(loaded.stat[i, 1]),
+                  "width_px": w, "height_px": h, "width_mm": round(w * k, 3), "height_mm": round(h * k, 3),
+                  "glyphs": int(loaded.counts[i])}
+        if i in errors:
+            record.update(reason=errors[i], outputs=outputs[i])
+        else:
+            r = position[i]
+            record.update(status="ok", outputs=outputs[i], strokes=int(strokes[r]),
+                          pen_down_mm=round(float(down_mm[r]), 3), pen_up_mm=round(float(up_mm[r]), 3))
+        record["seconds"] = round(float(loaded.seconds[i]) + share, 6)
+        if i not in errors:
+            record.update(iou=round(after[0][r], 6), mse=round(after[1][r], 6))
+            if before is not None:
+                record.update(iou_encoder=round(before[0][r], 6), mse_encoder=round(before[1][r], 6))
+        records.append(record)
+    return records, [json.dumps(r) for r in records]
+
+
+def _one_image_sheet(chunk: _Chunk, i: int, errors: dict[int, str]) -> Sheet | None:
+    """Image i's sheet alone (its error recorded in ``errors``): when the chunk's sheets fail together."""
+    try:
+        return _chunk_sheets(_image_of(chunk, i), _image_of(chunk, i).gestures)[0]
+    except Exception as exc:
+        errors[i] = _reason(exc, chunk.sources[i].path)
+        return None
+
+
+def _image_of(chunk: _Chunk, i: int) -> _Chunk:
+    """Image i of a chunk as a chunk of its own."""
+    return _chunk_of(chunk.sources[i : i + 1], chunk.loaded, np.array([i]), chunk.gestures, chunk.before)
+
+
+def _chunk_of(sources: list[Source], loaded: _Loaded, images: np.ndarray, gestures: dict, before: dict | None) -> _Chunk:
+    """Images ``images`` (positions in ``loaded``) with their glyphs and gestures, as an export task."""
+    part, glyphs = _select(loaded, images)
+    take = lambda arrays: None if arrays is None else {k: v[glyphs] for k, v in arrays.items()}  # noqa: E731
+    return _Chunk(sources, part, take(gestures), take(before))
+
+
+def _select(loaded: _Loaded, images: np.ndarray) -> tuple[_Loaded, np.ndarray]:
+    """Images ``images`` (positions) of a loaded batch, and the indices of their glyphs in it."""
+    counts = loaded.counts[images]
+    first = (np.cumsum(loaded.counts) - loaded.counts)[images]
+    glyphs = np.repeat(first, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    part = _Loaded(
+        loaded.index[images], loaded.glyphs[glyphs], counts, loaded.transforms[glyphs], loaded.size_px[images],
+        loaded.stroke_px[images], loaded.stat[images], loaded.seconds[images], {},
+    )
+    return part, glyphs
+
+
+def _before_sheets(chunk: _Chunk, errors: dict[int, str]) -> list[Sheet | None]:
+    """The sheets of the encoder's own gestures (before refinement), for the before/after fidelity."""
+    try:
+        return _chunk_sheets(chunk, chunk.before)
+    except Exception:
+        return [None if i in errors else _chunk_sheets(_image_of(chunk, i), _image_of(chunk, i).before)[0]
+                for i in range(len(chunk.sources))]
+
+
+def _plot_lengths(sheets: Sequence[Sheet]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sheet: strokes, pen-down length and pen-up travel in mm (as plot_stats), all sheets in one pass."""
+    counts = np.array([len(s.polylines) for s in sheets], dtype=np.intp)
+    polylines = [p for s in sheets for p in s.polylines]
+    if not polylines:
+        return counts, np.zeros(len(sheets)), np.zeros(len(sheets))
+    points = np.concatenate([p.points for p in polylines])
+    step = np.diff(points, axis=0)
+    seg = np.sqrt(step[:, 0] * step[:, 0] + step[:, 1] * step[:, 1])  # (P-1,) from each row to the next
+    polyline_of = np.repeat(np.arange(len(polylines)), [len(p) for p in polylines])  # (P,)
+    sheet_of = np.repeat(np.arange(len(sheets)), counts)[polyline_of]  # (P,)
+    drawn = polyline_of[1:] == polyline_of[:-1]  # within a stroke: pen down
+    travel = ~drawn & (sheet_of[1:] == sheet_of[:-1])  # from a stroke's end to the next one's start
+    down = np.bincount(sheet_of[:-1][drawn], weights=seg[drawn], minlength=len(sheets))
+    up = np.bincount(sheet_of[:-1][travel], weights=seg[travel], minlength=len(sheets))
+    return counts, down, up
+
+
+def _fidelity(sheets: Sequence[Sheet], targets: Sequence[np.ndarray]) -> tuple[list[float], list[float]]:
+    """(IoU, MSE) per image: its exported strokes re-rendered as the re-render check does (markers of full
+    ink along the lines, :func:`~igae_robot.check.render_strokes`) against its model inputs (K,S,S),
+    averaged over its K glyphs (an image without glyphs scores (1, 0)).  All images in one pass."""
+    cfg = _CONTEXT.model
+    per_image = np.array([len(t) for t in targets], dtype=np.intp)
+    if not per_image.sum():
+        return [1.0] * len(sheets), [0.0] * len(sheets)
+    # Every stroke back on its glyph's canvas (glyph units), glyph after glyph, as check_sheet maps them.
+    glyph_base = np.cumsum(per_image) - per_image
+    polylines = sorted(
+        ((int(glyph_base[i]) + p.glyph, p, s.placements[p.glyph]) for i, s in enumerate(sheets) for p in s.polylines),
+        key=lambda item: item[0],
+    )
+    per_glyph = np.bincount([g for g, _, _ in polylines], minlength=int(per_image.sum())).astype(np.intp)
+    counts = np.array([len(p) for _, p, _ in polylines], dtype=np.intp)
+    values = np.zeros((0, 3))
+    if polylines:
+        place = np.repeat([[pl.scale_mm, pl.x_mm, pl.y_mm] for _, _, pl in polylines], counts, axis=0)  # per point
+        points = np.concatenate([p.points for _, p, _ in polylines])
+        values = np.column_stack([(points - place[:, 1:]) / place[:, :1], np.concatenate([p.pressure for _, p, _ in polylines])])
+    # Markers every half pixel (the check uses a quarter): even the thinnest marker (sigma 0.28 px)
+    # stays above 0.5 between two of them, so the IoU at 0.5 is the same, at half the cost.
+    canvas = render_strokes(values, counts, per_glyph, cfg.image_size, cfg.var_coef, cfg.var_eps, spacing_px=0.5)
+    m = batch_metrics(canvas, torch.from_numpy(np.concatenate(targets))[:, None])
+    # Mean over each image's glyphs; an image without glyphs scores (1, 0).
+    has = per_image > 0
+    iou, mse = np.ones(len(per_image)), np.zeros(len(per_image))
+    for mean, values in ((iou, m["iou"]), (mse, m["mse"])):
+        mean[has] = np.add.reduceat(values.double().numpy(), glyph_base[has]) / per_image[has]
+    return iou.tolist(), mse.tolist()
 
 
 # ---- the run --------------------------------------------------------------------------------------
 
 
-def _batches(sources: Sequence[Source], options: VectorizeOptions, size: int) -> Iterator[list[_Loaded]]:
+def _batches(sources: Sequence[Source], options: VectorizeOptions, size: int) -> Iterator[_Loaded]:
     loader = torch.utils.data.DataLoader(
         _ImageSet(sources, options, size),
         batch_size=options.batch_size,
         num_workers=options.workers,
-        collate_fn=list,  # items stay _Loaded: glyph counts differ per image
+        collate_fn=_as_is,  # __getitems__ made the whole batch already
         prefetch_factor=2 if options.workers else None,
         worker_init_fn=functools.partial(_loader_worker_init, os.getpid()) if options.workers else None,
     )
     yield from loader
+
+
+def _as_is(loaded: _Loaded) -> _Loaded:
+    return loaded
+
+
+@contextlib.contextmanager
+def _encoder_threads(options: VectorizeOptions) -> Iterator[None]:
+    """One torch thread for the encoder on CPU while worker processes run: the processes are the
+    parallelism, and idle torch threads spinning for work take CPU from them (measured: 25 % more
+    CPU per image at 2 threads on 2 cores).  The encoder's numbers do not depend on the thread count."""
+    if not options.workers or not str(options.device).startswith("cpu"):
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def vectorize(
@@ -574,7 +839,8 @@ def vectorize(
     on_record: Callable[[dict], None] | None = None,
 ) -> VectorizeSummary:
     """Vectorize ``sources`` (see :func:`discover_images`) into ``out_dir``: for each image, one file per
-    writer (``writers``: output suffix like ``".svg"`` -> writer) and a line in ``out_dir/manifest.jsonl``.
+    writer (``writers``: output suffix like ``".svg"`` -> writer of many sheets, see :data:`Writer`) and
+    a line in ``out_dir/manifest.jsonl``.
 
     on_start(todo, skipped) is called once before the work, on_record(record) after each image.
     The manifest is rewritten at the end of a complete run: one line per source, in source order.
@@ -594,7 +860,7 @@ def vectorize(
         on_start(len(todo), len(sources) - len(todo))
     checkpoint.model.to(options.device).eval()
     context = _Context(out_dir, dict(writers), options, cfg.model, cfg.train.dt_s, key)
-    records = dict(previous)
+    records, lines = dict(previous), {}  # lines: this run's manifest line per source, for the compaction
     manifest = _Manifest(manifest_path)
     pool = None
     try:
@@ -604,17 +870,19 @@ def vectorize(
             pool = multiprocessing.get_context().Pool(options.workers, _init_worker, (context, os.getpid()))
         else:
             _init_worker(context)
-        for batch in _batches(todo, options, cfg.model.image_size):
-            jobs, errors = _encode_batch(batch, todo, checkpoint, options, key)
-            size = max(1, -(-len(jobs) // (2 * max(1, options.workers))))  # two chunks per worker and batch
-            chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-            finished = itertools.chain.from_iterable(pool.imap(_finish, chunks) if pool else map(_finish, chunks))
-            for record in itertools.chain(errors, finished):
-                manifest.write(record)
-                records[record["source"]] = record
-                if on_record:
-                    on_record(record)
-            manifest.sync()
+        pending: collections.deque = collections.deque()  # batches being exported, oldest first
+        with _encoder_threads(options):
+            for batch in itertools.chain(_batches(todo, options, cfg.model.image_size), [None]):
+                if batch is not None:  # encode this batch while the workers export the one before
+                    pending.append(_submit(batch, todo, checkpoint, options, key, pool))
+                while pending and (batch is None or len(pending) > 1):
+                    done = _collect(pending.popleft())  # the workers have written these images' files
+                    manifest.write_lines([line for _, line in done])
+                    for record, line in done:
+                        records[record["source"]], lines[record["source"]] = record, line
+                        if on_record:
+                            on_record(record)
+                    manifest.sync()
     finally:
         if pool is not None:
             pool.terminate()
@@ -623,35 +891,51 @@ def vectorize(
     names = {s.name for s in sources}
     others = [r for name, r in sorted(records.items()) if name not in names]
     with atomic_text_writer(manifest_path) as stream:  # compact: the latest line per source, in order
-        stream.writelines(json.dumps(r) + "\n" for r in ordered + others)
+        stream.writelines((lines.get(r["source"]) or json.dumps(r)) + "\n" for r in ordered + others)
     return VectorizeSummary(ordered, len(todo), len(sources) - len(todo), time.perf_counter() - tic)
 
 
-def _encode_batch(batch: list[_Loaded], todo: Sequence[Source], checkpoint: Checkpoint, options: VectorizeOptions, key: str):
-    """Encode a loaded batch: export jobs for the good images, error records for the bad ones."""
-    errors, good = [], []
-    for item in batch:
-        if item.error is None:
-            good.append(item)
-        else:
-            record = _base_record(todo[item.index], key)
-            record.update(reason=item.error, seconds=round(item.seconds, 6))
-            errors.append(record)
-    if not good:
-        return [], errors
+@dataclass
+class _Submitted:
+    """A loaded batch on its way: records of the images that failed to load, and its export tasks."""
+
+    errors: list[dict]
+    exports: list  # per chunk of images: a pool AsyncResult, or the result itself without workers
+
+
+def _submit(loaded: _Loaded, todo: Sequence[Source], checkpoint: Checkpoint, options: VectorizeOptions, key: str, pool) -> _Submitted:
+    """Encode a loaded batch and hand its images to the export workers, one chunk per worker."""
+    errors = []
+    for j, reason in sorted(loaded.errors.items()):
+        record = _base_record(todo[loaded.index[j]], key)
+        record.update(reason=reason, seconds=round(float(loaded.seconds[j]), 6))
+        errors.append(record)
+    good = np.array([j for j in range(len(loaded.index)) if j not in loaded.errors], dtype=np.intp)
+    if not len(good):
+        return _Submitted(errors, [])
     tic = time.perf_counter()
-    glyphs = np.concatenate([item.glyphs for item in good])
-    gestures, before = _encode(checkpoint, glyphs, options)
-    share = (time.perf_counter() - tic) / len(good)
-    jobs, start = [], 0
-    for item in good:
-        part = slice(start, start + len(item.glyphs))
-        start = part.stop
-        jobs.append(
-            _Job(
-                todo[item.index], item.size_px, item.stroke_px, item.transforms, item.glyphs,
-                {k: v[part] for k, v in gestures.items()}, None if before is None else {k: v[part] for k, v in before.items()},
-                item.seconds + share,
-            )
-        )
-    return jobs, errors
+    gestures, before = _encode(checkpoint, loaded.glyphs, options)  # failed images have no glyphs
+    loaded.seconds[good] += (time.perf_counter() - tic) / len(good)
+    exports = []
+    for part in np.array_split(good, min(len(good), max(1, options.workers))):
+        chunk = _chunk_of([todo[i] for i in loaded.index[part]], loaded, part, gestures, before)
+        exports.append(pool.apply_async(_finish, (chunk,)) if pool is not None else _finish(chunk))
+    return _Submitted(errors, exports)
+
+
+def _collect(submitted: _Submitted) -> list[tuple[dict, str]]:
+    """(record, manifest line) of every image of a submitted batch, in order, once its exports are done."""
+    done = [(r, json.dumps(r)) for r in submitted.errors]
+    for export in submitted.exports:
+        records, lines = export.get() if hasattr(export, "get") else export
+        done += zip(records, lines)
+    return done
+
+
+def _base_record(source: Source, key: str) -> dict:
+    try:
+        stat = source.path.stat()
+        size, mtime = stat.st_size, stat.st_mtime_ns
+    except OSError:
+        size = mtime = None
+    return {"source": source.name, "status": "error", "settings": key, "bytes": size, "mtime_ns": mtime}

@@ -9,7 +9,7 @@ import pytest
 import torch
 from fixtures_machine import DOT, EMPTY, LINE, SQUARE, random_glyph_gestures
 
-from igae_robot.check import check_sheet, gesture_polylines, render_max, render_polylines
+from igae_robot.check import check_sheet, gesture_polylines, render_max, render_polylines, render_strokes
 from igae_robot.geometry import resample
 from igae_robot.render import render_markers
 from igae_robot.errors import CheckError
@@ -84,7 +84,9 @@ def test_render_max_is_the_training_renderer_without_gradients():
 def test_render_polylines_is_one_render_per_glyph_of_its_resampled_markers():
     """Many glyphs of different lengths at once (grouped, padded) == each glyph rendered alone, markers by resample."""
     glyphs = [gesture_polylines(g, 0.5, None) for g in GESTURES]
-    together = render_polylines(glyphs, group=4)
+    polylines = [p for g in glyphs for p in g]
+    values = np.concatenate([np.column_stack([p.points, p.pressure]) for p in polylines])
+    together = render_strokes(values, np.array([len(p) for p in polylines]), np.array([len(g) for g in glyphs]), group=4)
     for i, polylines in enumerate(glyphs):
         dense = [resample(p, 0.25 / 28) for p in polylines]
         xy = np.concatenate([p.points for p in dense]) if dense else np.zeros((1, 2))

@@ -12,16 +12,18 @@ from PIL import Image
 from vectorize_fixtures import TINY, glyph_image, good_and_bad_folder, mnist_like, page_image, tiny_checkpoint
 
 from igae_robot.checkpoint import load_checkpoint
-from igae_robot.components import find_pieces, glyph_crops, ink_image, stroke_width, to_canvas
+from igae_robot.components import (
+    find_pieces, glyph_crops, glyph_inputs, ink_image, ink_images, stroke_width, stroke_widths, to_canvas,
+)
 from igae_robot.config import ModelConfig
 from igae_robot.errors import ConfigError, DataError, GestureError
-from igae_robot.exporters import export_file, read_file
-from igae_robot.images import read_image
+from igae_robot.exporters import export_files, read_file
+from igae_robot.images import read_image, read_image_stats
 from igae_robot.model import GestureAutoencoder
 from igae_robot.refine import reconstruction_mse, refine
 from igae_robot.vectorize import MANIFEST, VectorizeOptions, discover_images, read_manifest, vectorize
 
-SVG = {".svg": functools.partial(export_file, fmt="svg", machine=None)}
+SVG = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,60 @@ def test_canvas_transform_maps_back_to_the_source_pixels():
     np.testing.assert_allclose(t.to_source(corners), [[40, 100], [100, 180]], atol=4)
     glyphs, transforms = glyph_crops(ink, find_pieces(ink, "components"))
     assert glyphs.shape == (1, 28, 28) and transforms[0].source_size == (200, 300)
+
+
+def _mixed_stack(mnist_dir) -> np.ndarray:
+    """28 x 28 grey images: MNIST digits (which pass through), drawn glyphs of both polarities, noise, blanks."""
+    from igae_robot.data import load_dataset
+
+    digits = np.round(load_dataset("mnist", mnist_dir, "test").images[:300, 0].numpy() * 255) / np.float32(255)
+    drawn = [np.asarray(glyph_image(k, 28, dark_on_light=i % 2 == 0, width=1 + i % 4), np.float32) / 255
+             for i, k in enumerate(("line", "ring", "cross") * 8)]
+    noise = [np.random.default_rng(i).uniform(0, 1, (28, 28)).astype(np.float32) for i in range(6)]
+    return np.concatenate([digits, np.stack(drawn + noise + [np.zeros((28, 28), np.float32), np.ones((28, 28), np.float32)])])
+
+
+@pytest.mark.parametrize("split", ["auto", "none", "components"])
+def test_a_stack_is_cut_as_each_image_alone(mnist_dir, split):
+    """ink_images, stroke_widths and glyph_inputs on a stack == ink_image, stroke_width and glyph_crops one by one."""
+    grays = _mixed_stack(mnist_dir)
+    for invert in (None, True):
+        inks = ink_images(grays, invert)
+        assert all(np.array_equal(inks[i], ink_image(grays[i], invert)) for i in range(0, len(grays), 5))
+    inks = ink_images(grays)
+    widths = stroke_widths(inks)
+    assert widths.tolist() == [stroke_width(ink) for ink in inks]
+    glyphs, counts, transforms = glyph_inputs(inks, widths, split)
+    start = 0
+    for ink, width, count in zip(inks, widths, counts):
+        alone, ts = glyph_crops(ink, find_pieces(ink, split, width=float(width)))
+        assert count == len(ts)
+        np.testing.assert_array_equal(glyphs[start : start + count], alone)
+        assert transforms[start : start + count].tolist() == [[t.scale, t.offset_x, t.offset_y] for t in ts]
+        start += count
+    assert start == len(glyphs) and (split != "auto" or counts[:300].tolist() == [1] * 300)
+
+
+def test_pngs_read_together_are_what_pillow_reads(tmp_path):
+    """8-bit PNGs of each colour type (every row filter) decoded in one Pillow call == Pillow file by file;
+    other formats and bad files in the same batch keep their own result or error."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for mode, shape in (("L", (17, 23)), ("RGB", (17, 23, 3)), ("LA", (17, 23, 2)), ("RGBA", (17, 23, 4))):
+        for k in range(4):
+            paths.append(tmp_path / f"{mode}{k}.png")
+            Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(paths[-1], optimize=k % 2 == 1)
+    glyph_image("ring").convert("P").save(tmp_path / "palette.png")
+    glyph_image("cross").save(tmp_path / "cross.bmp")
+    (tmp_path / "cut.png").write_bytes(paths[0].read_bytes()[:60])
+    paths += [tmp_path / "palette.png", tmp_path / "cross.bmp", tmp_path / "cut.png", tmp_path / "missing.png"]
+    results = read_image_stats(paths)
+    for path, result in zip(paths[:-2], results):
+        gray, stat = result
+        np.testing.assert_array_equal(gray, np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255)
+        assert stat.st_size == path.stat().st_size
+    assert isinstance(results[-2], DataError) and "truncated" in str(results[-2])
+    assert isinstance(results[-1], DataError) and "no such image file" in str(results[-1])
 
 
 # ---- refine -----------------------------------------------------------------------------------
@@ -231,7 +287,7 @@ def test_export_errors_are_recorded_per_image(tmp_path, ckpt_path):
     wide = np.full((400, 4000), 255, np.uint8)  # 1058 mm wide at 96 dpi: off a 300 mm plotter
     wide[190:210, 100:3900] = 0  # one long stroke across it
     Image.fromarray(wide).save(folder / "wide.png")
-    writers = {".gcode": functools.partial(export_file, fmt="gcode", machine=load_machine("grbl-servo"))}
+    writers = {".gcode": functools.partial(export_files, fmt="gcode", machine=load_machine("grbl-servo"))}
     summary = vectorize(discover_images([folder]), tmp_path / "out", load_checkpoint(ckpt_path), writers, VectorizeOptions(workers=0))
     status = {r["source"]: r for r in summary.records}
     assert status["small.png"]["status"] == "ok"
@@ -247,3 +303,50 @@ def test_manifest_survives_a_line_cut_by_a_kill(tmp_path):
     manifest.write({"source": "c.png", "status": "ok"})
     manifest.close()
     assert sorted(read_manifest(path)) == ["a.png", "c.png"]
+
+
+# ---- the batched pieces of stage 3 ------------------------------------------------------------
+
+
+def test_pen_down_of_many_gestures_keeps_the_hysteresis():
+    from igae_robot.gesture import pen_down
+
+    intensity = np.array([[0.2, 0.6, 0.4, 0.3, 0.5, 0.49], [0.5, 0.34, 0.36, 0.5, 0.5, 0.0]])
+    expected = [[False, True, True, False, True, True], [True, False, False, True, True, False]]
+    assert pen_down(intensity).tolist() == expected
+    assert pen_down(intensity, 0.5, 0.35).tolist() == expected
+    with pytest.raises(GestureError, match="must not exceed"):
+        pen_down(intensity, 0.5, 0.6)
+
+
+def test_lengths_of_many_sheets_are_plot_stats():
+    from fixtures_machine import DOT, EMPTY, random_glyph_gestures
+
+    from igae_robot.page import Page
+    from igae_robot.sheet import plan_sheet, plot_stats
+    from igae_robot.vectorize import _plot_lengths
+
+    sheets = [plan_sheet(random_glyph_gestures(1 + k % 5, seed=k) + [DOT, EMPTY], Page.from_spec("A5")) for k in range(8)]
+    sheets.append(plan_sheet([EMPTY], Page.from_spec("A5")))
+    strokes, down, up = _plot_lengths(sheets)
+    for sheet, n, d, u in zip(sheets, strokes, down, up):
+        stats = plot_stats(sheet)
+        assert (n, d, u) == (stats.strokes, pytest.approx(stats.pen_down_mm, abs=1e-9), pytest.approx(stats.pen_up_mm, abs=1e-9))
+
+
+def test_place_sheet_chains_the_pieces_of_a_stroke():
+    from fixtures_machine import gesture
+
+    from igae_robot.layout import Placement
+    from igae_robot.page import Page
+    from igae_robot.sheet import SheetOptions
+    from igae_robot.vectorize import place_sheet
+
+    # One stroke drawn in two pen-down pieces, the second starting 1 mm from where the first ended.
+    g = gesture([[0.1, 0.5], [0.3, 0.5], [0.6, 0.6], [0.31, 0.5], [0.5, 0.5]], intensity=[1, 1, 0, 1, 1])
+    page = Page(100, 100, 0, "image")
+    place = [Placement(0, -1, 100.0, 0.0, 0.0)]
+    apart = place_sheet([g], place, page, SheetOptions(merge_mm=0.0))
+    joined = place_sheet([g], place, page, SheetOptions(merge_mm=2.0))
+    assert len(apart.polylines) == 2 and len(joined.polylines) == 1
+    assert joined.polylines[0].points[:, 0].tolist() == pytest.approx([10, 30, 31, 50])
