@@ -358,11 +358,12 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
         seconds[same] += (time.perf_counter() - tic) / len(same)
     counts = np.array([len(cut[j][0]) if j in cut else 0 for j in range(n)], dtype=np.intp)
     sizes = np.array([(g.shape[1], g.shape[0]) if g is not None else (0, 0) for g in grays], dtype=np.int64)
+    done = [j for j in range(n) if j in cut]  # image order (the stacks were cut size by size)
     return _Loaded(
         np.asarray(indices, dtype=np.intp),
-        np.concatenate([cut[j][0] for j in cut] or [np.zeros((0, size, size), np.float32)]),
+        np.concatenate([cut[j][0] for j in done] or [np.zeros((0, size, size), np.float32)]),
         counts,
-        np.concatenate([cut[j][1] for j in cut] or [np.zeros((0, 3))]),
+        np.concatenate([cut[j][1] for j in done] or [np.zeros((0, 3))]),
         sizes,
         np.array([cut[j][2] if j in cut else 0.0 for j in range(n)]),
         stat,
@@ -500,7 +501,7 @@ def _sheets(
     runs of a glyph are chained (and ends merged).  The pen-down runs and their page coordinates
     are found for the whole chunk in a few array operations.
     """
-    k, steps = arrays["intensity"].shape
+    steps = arrays["intensity"].shape[1]
     per_image = np.array([len(p) for p in placements], dtype=np.intp)
     image_of = np.repeat(np.arange(len(pages)), per_image)  # (K,)
     page_xy = arrays["points"] * scale[:, None, :1] + scale[:, None, 1:]  # (K,T,2) mm, as Placement.to_page
@@ -525,15 +526,16 @@ def _sheets(
         g = int(glyph[a])
         i = int(image_of[g])
         chains[i].append(Polyline(xy[a:b], pressure[a:b], t_s[a:b], g - int(first_glyph[i])))
-    inside = _inside_pages(pages, chains, xy, image_of[glyph]) if options.simplify_mm <= 0 else None
+    inside = _inside_pages(pages, xy, image_of[glyph]) if options.simplify_mm <= 0 else None
     return [
         _finish_sheet(page, places, polylines, tol_i, options, None if inside is None else inside[i])
         for i, (page, places, polylines, tol_i) in enumerate(zip(pages, placements, chains, join_mm))
     ]
 
 
-def _inside_pages(pages: Sequence[Page], chains: list, xy: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """(N,) bool: every pen-down point of each image lies on its page's drawable area."""
+def _inside_pages(pages: Sequence[Page], xy: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """(N,) bool: every pen-down point of each image lies on its page's drawable area.  xy (P,2) mm
+    of all pen-down points, image (P,) the image of each."""
     box = np.array([page.drawable for page in pages]).reshape(-1, 4)[image]  # (P,4) per point
     ok = (xy[:, 0] >= box[:, 0]) & (xy[:, 1] >= box[:, 1]) & (xy[:, 0] <= box[:, 2]) & (xy[:, 1] <= box[:, 3])
     return np.bincount(image[~ok], minlength=len(pages)) == 0

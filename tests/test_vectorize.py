@@ -251,6 +251,22 @@ def test_resume_skips_done_images_and_redoes_changed_ones(tmp_path, ckpt_path):
     assert vectorize(discover_images([folder]), out, ckpt, SVG, VectorizeOptions(workers=0, dpi=300, force=True)).skipped == 0
 
 
+def test_an_image_comes_out_the_same_whatever_shares_its_batch(tmp_path, ckpt_path):
+    """Images of different sizes interleaved in one batch (cut size by size) are each what they are alone."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, (kind, size) in enumerate([("line", 40), ("ring", 32), ("cross", 40), ("ring", 40), ("line", 32)]):
+        glyph_image(kind, size).save(folder / f"{i}.png")
+    page_image(folder / "5.png")
+    ckpt, opts = load_checkpoint(ckpt_path), VectorizeOptions(workers=0, batch_size=8)
+    together = vectorize(discover_images([folder]), tmp_path / "together", ckpt, SVG, opts)
+    for source, record in zip(discover_images([folder]), together.records):
+        (alone,) = vectorize([source], tmp_path / "alone", ckpt, SVG, opts).records
+        assert {k: v for k, v in alone.items() if k != "seconds"} == {k: v for k, v in record.items() if k != "seconds"}
+        name = record["outputs"][0]
+        assert (tmp_path / "alone" / name).read_bytes() == (tmp_path / "together" / name).read_bytes()
+
+
 def test_a_page_comes_out_as_a_page(tmp_path, ckpt_path):
     (tmp_path / "in").mkdir()
     page_image(tmp_path / "in" / "page.png")
