@@ -819,8 +819,9 @@ def _as_is(loaded: _Loaded) -> _Loaded:
 def _encoder_threads(options: VectorizeOptions) -> Iterator[None]:
     """One torch thread for the encoder on CPU while worker processes run: the processes are the
     parallelism, and idle torch threads spinning for work take CPU from them (measured: 25 % more
-    CPU per image at 2 threads on 2 cores).  The encoder's numbers do not depend on the thread count."""
-    if not options.workers or not str(options.device).startswith("cpu"):
+    CPU per image at 2 threads on 2 cores).  The encoder's numbers do not depend on the thread count.
+    Refinement keeps every thread: it is most of the run's work, done in this process."""
+    if not options.workers or options.refine_steps or not str(options.device).startswith("cpu"):
         yield
         return
     threads = torch.get_num_threads()
