@@ -651,17 +651,51 @@ def _glyph_numbers(counts: np.ndarray) -> np.ndarray:
 def _finish(chunk: _Chunk) -> tuple[list[dict], list[str]]:
     """Place each image's gestures on its page, write every output, score them: their manifest
     records and lines.  One image failing (a page outside the machine's work area) fails alone."""
-    ctx = _CONTEXT
     tic = time.perf_counter()
-    loaded, n = chunk.loaded, len(chunk.sources)
-    errors: dict[int, str] = {}
+    errors: dict[int, str] = {}  # image -> why it failed
+    sheets = _sheets_of(chunk, chunk.gestures, errors)
+    # With --refine, also the encoder's own gestures, for the before/after fidelity.
+    before = None if chunk.before is None else _sheets_of(chunk, chunk.before, errors)
+    outputs = _write(chunk, sheets, errors)
+    ok = [i for i in range(len(chunk.sources)) if i not in errors]
+    lengths = dict(zip(ok, zip(*_plot_lengths([sheets[i] for i in ok]))))
+    glyph_start = np.cumsum(chunk.loaded.counts) - chunk.loaded.counts
+    targets = [chunk.loaded.glyphs[glyph_start[i] : glyph_start[i] + chunk.loaded.counts[i]] for i in ok]
+    scores = {"": dict(zip(ok, zip(*_fidelity([sheets[i] for i in ok], targets))))}
+    if before is not None:
+        scores["_encoder"] = dict(zip(ok, zip(*_fidelity([before[i] for i in ok], targets))))
+    share = (time.perf_counter() - tic) / max(1, len(chunk.sources))
+    records = [
+        _record(chunk, i, outputs[i], errors.get(i), lengths.get(i), {k: v[i] for k, v in scores.items() if i in v}, share)
+        for i in range(len(chunk.sources))
+    ]
+    return records, [json.dumps(r) for r in records]
+
+
+def _sheets_of(chunk: _Chunk, arrays: dict, errors: dict[int, str]) -> list[Sheet | None]:
+    """The chunk's sheets for gesture ``arrays`` (``chunk.gestures`` or ``chunk.before``); if building
+    them together fails, image by image, each failure recorded in ``errors``."""
     try:
-        sheets = _chunk_sheets(chunk, chunk.gestures)
-    except Exception:  # find which image, one by one
-        sheets = [_one_image_sheet(chunk, i, errors) for i in range(n)]
-    outputs: list[list[str]] = [[] for _ in range(n)]
+        return _chunk_sheets(chunk, arrays)
+    except Exception:
+        glyph_start = np.cumsum(chunk.loaded.counts) - chunk.loaded.counts
+        sheets: list[Sheet | None] = []
+        for i, (start, n) in enumerate(zip(glyph_start.tolist(), chunk.loaded.counts.tolist())):
+            try:
+                sheets += _chunk_sheets(_image_of(chunk, i), {k: v[start : start + n] for k, v in arrays.items()})
+            except Exception as exc:
+                errors[i] = _reason(exc, chunk.sources[i].path)
+                sheets.append(None)
+        return sheets
+
+
+def _write(chunk: _Chunk, sheets: list[Sheet | None], errors: dict[int, str]) -> list[list[str]]:
+    """Every writer's file for every image that has not failed; per image, the names written.
+    An image whose writer refuses it (``errors``) gets no further outputs."""
+    ctx = _CONTEXT
+    outputs: list[list[str]] = [[] for _ in chunk.sources]
     for suffix, writer in ctx.writers.items():
-        todo = [i for i in range(n) if i not in errors]
+        todo = [i for i in range(len(chunk.sources)) if i not in errors]
         names = [f"{chunk.sources[i].stem}{suffix}" for i in todo]
         paths = [os.path.join(ctx.out_dir, name) for name in names]  # strings: a Path per file costs more than its write
         for i, name, result in zip(todo, names, writer([sheets[i] for i in todo], paths)):
@@ -669,47 +703,30 @@ def _finish(chunk: _Chunk) -> tuple[list[dict], list[str]]:
                 errors[i] = _reason(result, chunk.sources[i].path)
             else:
                 outputs[i].append(name)
-    ok = [i for i in range(n) if i not in errors]
-    strokes, down_mm, up_mm = _plot_lengths([sheets[i] for i in ok])
-    glyph_ranges = np.cumsum(loaded.counts) - loaded.counts
-    targets = [loaded.glyphs[glyph_ranges[i] : glyph_ranges[i] + loaded.counts[i]] for i in ok]
-    after = _fidelity([sheets[i] for i in ok], targets)
-    before = None
-    if chunk.before is not None:
-        before_sheets = _before_sheets(chunk, errors)
-        before = _fidelity([before_sheets[i] for i in ok], targets)
-    share = (time.perf_counter() - tic) / max(1, n)
-    records = []
-    position = {i: r for r, i in enumerate(ok)}
-    for i, source in enumerate(chunk.sources):
-        w, h = (int(v) for v in loaded.size_px[i])
-        k = ctx.options.mm_per_px(w)
-        record = {"source": source.name, "status": "error", "settings": ctx.key,
-                  "bytes": int(loaded.stat[i, 0]), "mtime_ns": int(loaded.stat[i, 1]),
-                  "width_px": w, "height_px": h, "width_mm": round(w * k, 3), "height_mm": round(h * k, 3),
-                  "glyphs": int(loaded.counts[i])}
-        if i in errors:
-            record.update(reason=errors[i], outputs=outputs[i])
-        else:
-            r = position[i]
-            record.update(status="ok", outputs=outputs[i], strokes=int(strokes[r]),
-                          pen_down_mm=round(float(down_mm[r]), 3), pen_up_mm=round(float(up_mm[r]), 3))
-        record["seconds"] = round(float(loaded.seconds[i]) + share, 6)
-        if i not in errors:
-            record.update(iou=round(after[0][r], 6), mse=round(after[1][r], 6))
-            if before is not None:
-                record.update(iou_encoder=round(before[0][r], 6), mse_encoder=round(before[1][r], 6))
-        records.append(record)
-    return records, [json.dumps(r) for r in records]
+    return outputs
 
 
-def _one_image_sheet(chunk: _Chunk, i: int, errors: dict[int, str]) -> Sheet | None:
-    """Image i's sheet alone (its error recorded in ``errors``): when the chunk's sheets fail together."""
-    try:
-        return _chunk_sheets(_image_of(chunk, i), _image_of(chunk, i).gestures)[0]
-    except Exception as exc:
-        errors[i] = _reason(exc, chunk.sources[i].path)
-        return None
+def _record(chunk: _Chunk, i: int, outputs: list[str], error: str | None, lengths, scores: dict, share: float) -> dict:
+    """Image i's manifest record.  lengths: (strokes, pen-down mm, pen-up mm); scores: field suffix ->
+    (IoU, MSE); share: the image's part of the chunk's time."""
+    loaded = chunk.loaded
+    w, h = (int(v) for v in loaded.size_px[i])
+    k = _CONTEXT.options.mm_per_px(w)
+    record = {
+        "source": chunk.sources[i].name, "status": "error", "settings": _CONTEXT.key,
+        "bytes": int(loaded.stat[i, 0]), "mtime_ns": int(loaded.stat[i, 1]), "width_px": w, "height_px": h,
+        "width_mm": round(w * k, 3), "height_mm": round(h * k, 3), "glyphs": int(loaded.counts[i]),
+    }
+    if error is not None:
+        record.update(reason=error, outputs=outputs)
+    else:
+        strokes, down_mm, up_mm = lengths
+        record.update(status="ok", outputs=outputs, strokes=int(strokes), pen_down_mm=round(float(down_mm), 3),
+                      pen_up_mm=round(float(up_mm), 3))
+    record["seconds"] = round(float(loaded.seconds[i]) + share, 6)
+    for suffix, (iou, mse) in scores.items():
+        record[f"iou{suffix}"], record[f"mse{suffix}"] = round(iou, 6), round(mse, 6)
+    return record
 
 
 def _image_of(chunk: _Chunk, i: int) -> _Chunk:
@@ -728,21 +745,12 @@ def _select(loaded: _Loaded, images: np.ndarray) -> tuple[_Loaded, np.ndarray]:
     """Images ``images`` (positions) of a loaded batch, and the indices of their glyphs in it."""
     counts = loaded.counts[images]
     first = (np.cumsum(loaded.counts) - loaded.counts)[images]
-    glyphs = np.repeat(first, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    glyphs = np.repeat(first, counts) + _glyph_numbers(counts)
     part = _Loaded(
         loaded.index[images], loaded.glyphs[glyphs], counts, loaded.transforms[glyphs], loaded.size_px[images],
         loaded.stroke_px[images], loaded.stat[images], loaded.seconds[images], {},
     )
     return part, glyphs
-
-
-def _before_sheets(chunk: _Chunk, errors: dict[int, str]) -> list[Sheet | None]:
-    """The sheets of the encoder's own gestures (before refinement), for the before/after fidelity."""
-    try:
-        return _chunk_sheets(chunk, chunk.before)
-    except Exception:
-        return [None if i in errors else _chunk_sheets(_image_of(chunk, i), _image_of(chunk, i).before)[0]
-                for i in range(len(chunk.sources))]
 
 
 def _plot_lengths(sheets: Sequence[Sheet]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
