@@ -208,31 +208,12 @@ def to_glyph(gray: np.ndarray, invert: bool | None = None, size: int = 28, box: 
     """Grayscale (H,W) in [0,1] -> MNIST-like glyph (size,size) float32 in [0,1] + its transform.
 
     invert: None = detect from the border; True = dark ink on light paper; False = already light on dark.
+    One preparation for every path into the model (training folders, ``igae encode``, ``igae check
+    --against``, ``igae vectorize``): ink with stretched contrast, then MNIST's own normalisation
+    (:func:`~igae_robot.components.to_canvas`), so a score never depends on which command made the input.
     """
+    from .components import ink_image, to_canvas  # components builds on this module's transform
+
     if gray.ndim != 2 or gray.size == 0:
         raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
-    ink = 1.0 - gray if (is_light_background(gray) if invert is None else invert) else gray
-    lo = float(np.percentile(ink, 5))
-    ink = np.clip((ink - lo) / max(1e-6, float(ink.max()) - lo), 0.0, 1.0)
-    h, w = ink.shape
-    rows = np.flatnonzero(ink.max(axis=1) > 0.2)
-    cols = np.flatnonzero(ink.max(axis=0) > 0.2)
-    if len(rows) == 0:  # blank image: keep the whole frame
-        y0, y1, x0, x1 = 0, h, 0, w
-    else:
-        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    side = max(y1 - y0, x1 - x0)  # square crop around the content
-    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
-    scale_box = box / side  # glyph pixels per source pixel
-    # Canvas pixel (i+0.5) <-> source coordinate: source = (canvas_px - size/2) / scale_box + centre.
-    src_per_canvas = size / scale_box
-    transform = GlyphTransform(src_per_canvas, cx - src_per_canvas / 2, cy - src_per_canvas / 2, (w, h))
-    crop = np.zeros((side, side), dtype=np.float32)
-    sy0, sx0 = int(round(cy - side / 2)), int(round(cx - side / 2))
-    ys, xs = slice(max(0, sy0), min(h, sy0 + side)), slice(max(0, sx0), min(w, sx0 + side))
-    crop[ys.start - sy0 : ys.stop - sy0, xs.start - sx0 : xs.stop - sx0] = ink[ys, xs]
-    small = np.asarray(Image.fromarray(crop).resize((box, box), Image.BILINEAR if side < box else Image.LANCZOS))
-    glyph = np.zeros((size, size), dtype=np.float32)
-    pad = (size - box) // 2
-    glyph[pad : pad + box, pad : pad + box] = np.clip(small, 0.0, 1.0)
-    return glyph, transform
+    return to_canvas(ink_image(gray.astype(np.float32, copy=False), invert), size, box)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 from vectorize_fixtures import glyph_image, good_and_bad_folder, tiny_checkpoint
 
@@ -125,3 +126,27 @@ def test_kill_9_then_resume_gives_the_same_outputs(tmp_path, ckpt):
     for name in a:
         a[name].pop("seconds"), b[name].pop("seconds")
         assert a[name] == b[name]
+
+
+def test_check_against_the_source_image_scores_what_the_manifest_says(tmp_path, ckpt):
+    # `igae check --against image` and `igae vectorize` must prepare an image the same way, or the
+    # re-render check would judge a vectorized file against a different target than its manifest did.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    # Lopsided on purpose (ink heavy at the top-left): centring the box and centring the mass differ.
+    im = Image.new("L", (60, 60), 255)
+    draw = ImageDraw.Draw(im)
+    draw.line([(12, 12), (48, 12), (20, 50)], fill=0, width=4)
+    draw.ellipse([8, 8, 24, 24], fill=0)
+    im.save(folder / "seven.png")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["vectorize", str(folder), "-o", str(out), "--model", ckpt, "--format", "svg",
+                                 "--refine", "60", "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    record = _manifest(out)["seven.png"]
+    check = runner.invoke(app, ["check", str(out / "seven.svg"), "--against", str(folder / "seven.png"), "--json",
+                                "--min-iou", "0"])
+    assert check.exit_code == 0, check.output
+    report = json.loads(check.output)
+    assert record["iou"] > 0.2  # a real drawing, not an empty page scoring zero twice
+    assert report["glyph_iou_mean"] == pytest.approx(record["iou"], abs=0.02)
