@@ -4,7 +4,7 @@ Writing the same letter twice by hand never gives the same stroke.  A :class:`Ha
 character it knows, a Gaussian mixture over the encoder features of many training images of that
 character (fitted with scikit-learn in a PCA space of the features, so a class costs ~1k numbers),
 and draws a new glyph by sampling features and running them through the model's gesture head.
-``neatness`` scales the spread: 1 always draws the class's most typical glyph, 0 twice the
+``neatness`` scales the spread: 1 always draws the class's most typical glyph, 0 1.5 times the
 natural spread.
 
 A hand is saved as one ``.pt`` of tensors, numbers and strings (``torch.load(weights_only=True)``):
@@ -59,7 +59,7 @@ class Hand:
         """One freshly sampled gesture per character (all known to this hand), in glyph units."""
         if not 0.0 <= neatness <= 1.0:
             raise ConfigError(f"--neatness must be between 0 and 1, got {neatness}")
-        spread = 2.0 * (1.0 - neatness)
+        spread = 1.5 * (1.0 - neatness)
         codes = []
         for char in chars:
             c = self.chars.index(char)
@@ -84,7 +84,7 @@ def fit_hand(
     chars: str,
     baseline: float,
     cap_top: float,
-    components: int = 3,
+    components: int = 4,
     dims: int = 16,
     per_class: int = 600,
     seed: int = 0,
@@ -145,6 +145,7 @@ def save_hand(path: str | os.PathLike, hand: Hand) -> Path:
     os.close(fd)
     try:
         torch.save(state, tmp)
+        os.chmod(tmp, 0o644)  # package data: readable by everyone, unlike mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
