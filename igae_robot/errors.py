@@ -18,6 +18,7 @@ __all__ = [
     "MachineError",
     "ExportError",
     "CheckError",
+    "TextError",
 ]
 
 
@@ -59,3 +60,7 @@ class ExportError(IgaeError):
 
 class CheckError(IgaeError):
     """A file cannot be read back or compared (wrong format, missing igae metadata, glyph count mismatch)."""
+
+
+class TextError(IgaeError):
+    """Text the handwriting models cannot write (unknown characters), or a word too long for the line."""

@@ -76,8 +76,13 @@ class GestureAutoencoder(nn.Module):
 
     def encode(self, images: Tensor) -> GestureTensors:
         """images (B,1,S,S) in [0,1] -> gestures in canvas units."""
+        return self.decode_features(self.encoder(images))
+
+    def decode_features(self, features: Tensor) -> GestureTensors:
+        """Encoder features (B, hidden[-1]) -> gestures: the head alone.  Handwriting samples new glyphs
+        as features drawn from a per-class distribution (:mod:`igae_robot.handwriting_models`)."""
         cfg = self.cfg
-        out = self.head(self.encoder(images))
+        out = self.head(features)
         b = out.shape[0]
         steps = out[:, : cfg.steps * self.per_step].reshape(b, cfg.steps, self.per_step)  # (B,T,per_step)
         pressure = torch.sigmoid(steps[..., 2])

@@ -20,6 +20,7 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import GlyphSet, load_dataset
 from .errors import ConfigError, TrainingDiverged
+from .gesture_terms import gesture_terms
 from .metrics import evaluate
 from .model import build_model
 
@@ -108,8 +109,9 @@ def train(
             loss_sum = 0.0
             for step in range(steps_per_epoch):
                 x = train_x[perm[step * cfg.batch_size : (step + 1) * cfg.batch_size].to(device)]
-                recon, _ = model(x)
-                loss = F.mse_loss(recon, x)
+                recon, gesture = model(x)
+                mse = F.mse_loss(recon, x)
+                loss = mse + gesture_terms(gesture, x, cfg.intensity_tv, cfg.edge)  # 0 unless switched on
                 loss_value = loss.item()
                 if not math.isfinite(loss_value):
                     kept = f"the last good checkpoint {ckpt_path} (epoch {epoch}) was kept" if epoch else "no checkpoint was written"
@@ -120,7 +122,7 @@ def train(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                loss_sum += loss_value * len(x)
+                loss_sum += mse.item() * len(x)
                 bar.update(task, advance=1, loss=loss_value, description=f"epoch {epoch + 1}/{cfg.epochs}")
             scheduler.step()
             row = {

@@ -1,0 +1,278 @@
+"""Text in, a page of handwriting out: each character a freshly sampled gesture, laid out in lines.
+
+    text --paragraphs/words--> characters --Hand.write (or the font fallback)--> gestures (glyph units)
+         --slant, size--> word widths --wrap, align--> placements on the page --strokes--> Sheet
+
+The sheet is the same :class:`~igae_robot.sheet.Sheet` that ``igae export`` writes, so every
+exporter (SVG, G-code, waypoints, URScript) and ``igae check`` work on handwriting unchanged.
+Each glyph's :class:`~igae_robot.layout.Placement` maps its (slanted) glyph units to page mm and
+carries the character's code point as its label.
+
+Sizes: ``size_mm`` is the height of capitals and digits; a line is ``line_spacing`` times
+``LINE_BODY`` cap heights from the next.  All randomness (which glyph is drawn, baseline wobble,
+slant and spacing jitter) comes from one ``numpy`` generator seeded by ``seed``, so the same text
+and seed give the same file, byte for byte.  The jitter grows as ``neatness`` falls.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import PageError, TextError
+from .geometry import Polyline
+from .gesture import PEN_DOWN, PEN_UP, Gesture
+from .hand import Hand
+from .hershey_glyphs import BASELINE as FONT_BASELINE
+from .hershey_glyphs import CAP_TOP as FONT_CAP_TOP
+from .hershey_glyphs import fallback_gesture
+from .layout import Placement
+from .page import Page
+from .sheet import Sheet
+from .units import format_number
+
+__all__ = ["WritingStyle", "write_text", "unsupported_characters", "ALIGNMENTS"]
+
+ALIGNMENTS = ("left", "centre", "right")
+LINE_BODY = 4 / 3  # cap height + descender, in cap heights: lines 1.0 apart just touch
+LETTER_GAP = 0.12  # between the ink of two letters, in cap heights
+WORD_GAP = 0.6  # between two words, in cap heights
+PARAGRAPH_GAP = 0.5  # extra space after a paragraph, in lines
+
+
+@dataclass(frozen=True)
+class WritingStyle:
+    size_mm: float = 6.0  # cap height
+    line_spacing: float = 1.5
+    width_mm: float = 0.0  # line width; 0 = the page's drawable width
+    align: str = "left"
+    neatness: float = 0.6  # 1: the most typical glyph, no jitter; 0: 1.5 times the natural spread
+    slant_deg: float = 6.0  # mean slant to the right
+    connect: bool = False  # join the letters of each word into one pen-down stroke
+    fallback: bool = False  # draw characters no model knows from a single-stroke font
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_mm > 0:
+            raise PageError(f"--size must be a positive length, got {self.size_mm} mm")
+        if not self.line_spacing > 0:
+            raise PageError(f"--line-spacing must be positive, got {self.line_spacing}")
+        if self.align not in ALIGNMENTS:
+            raise PageError(f"unknown alignment {self.align!r}; known: {', '.join(ALIGNMENTS)}")
+        if not 0.0 <= self.neatness <= 1.0:
+            raise TextError(f"--neatness must be between 0 and 1, got {self.neatness}")
+
+    @property
+    def messiness(self) -> float:
+        return 1.0 - self.neatness
+
+
+@dataclass
+class _Glyph:
+    char: str
+    gesture: Gesture  # slanted, glyph units
+    scale_mm: float  # mm per glyph unit
+    baseline: float  # glyph units
+    left: float  # ink extent in x, glyph units
+    right: float
+    wobble_mm: float  # baseline offset on the page
+
+
+def unsupported_characters(text: str, hands: Sequence[Hand]) -> list[str]:
+    """Characters of ``text`` (other than white space) that no hand knows, in order of first appearance."""
+    seen: list[str] = []
+    for ch in text:
+        if not ch.isspace() and not any(h.knows(ch) for h in hands) and ch not in seen:
+            seen.append(ch)
+    return seen
+
+
+def write_text(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle = WritingStyle()) -> Sheet:
+    """Lay ``text`` out as handwriting on ``page``: paragraphs split at blank lines, lines at newlines, words wrapped."""
+    _refuse_unknown(text, hands, style.fallback)
+    rng = np.random.default_rng(style.seed)
+    paragraphs = [[line.split() for line in block.split("\n")] for block in re.split(r"\n\s*\n", text.strip("\n"))]
+    chars = "".join(ch for block in paragraphs for line in block for word in line for ch in word)
+    glyphs = iter(_draw_glyphs(chars, hands, style, rng))
+    words = [[[[next(glyphs) for _ in word] for word in line] for line in block] for block in paragraphs]
+
+    x0, y0, x1, y1 = page.drawable
+    width = style.width_mm or (x1 - x0)
+    if width > x1 - x0 + 1e-9:
+        raise PageError(f"line width {format_number(width)} mm is wider than the drawable area of {page.describe()} ({format_number(x1 - x0)} mm)")
+    pitch = style.line_spacing * LINE_BODY * style.size_mm
+    lines: list[tuple[list[list[_Glyph]], float]] = []  # (words, baseline offset from the first line)
+    offset = 0.0
+    for block in words:
+        for line in block:
+            for wrapped in _wrap(line, width, style, rng) or [[]]:
+                lines.append((wrapped, offset))
+                offset += pitch
+        offset += PARAGRAPH_GAP * pitch
+    first = y0 + style.size_mm * 1.25  # room for ascenders and brackets above the cap line
+    last = first + lines[-1][1] if lines else first
+    if last + style.size_mm * 0.6 > y1 + 1e-9:
+        fit = int((y1 - style.size_mm * 0.6 - first) // pitch) + 1
+        raise PageError(
+            f"the text needs {len(lines)} lines of {format_number(pitch, 1)} mm; {page.describe()} holds about {max(fit, 0)} "
+            f"at --size {format_number(style.size_mm)}mm --line-spacing {format_number(style.line_spacing)}; "
+            f"use a larger page, a smaller --size or less text"
+        )
+    placements: list[Placement] = []
+    polylines: list[Polyline] = []
+    drawn: list[Gesture] = []
+    for row, (line, y_off) in enumerate(lines):
+        x = x0 + _indent(_line_width(line, style), width, style.align)
+        row_start = len(drawn)
+        for word in line:
+            start = len(drawn)
+            for glyph in word:
+                place = Placement(len(drawn), ord(glyph.char), glyph.scale_mm, x - glyph.left * glyph.scale_mm,
+                                  first + y_off + glyph.wobble_mm - glyph.baseline * glyph.scale_mm, row, len(drawn) - row_start)
+                placements.append(place)
+                drawn.append(glyph.gesture)
+                x += (glyph.right - glyph.left) * glyph.scale_mm + _letter_gap(style, rng)
+            polylines += _word_strokes(drawn[start:], placements[start:], [g.char for g in word], style.connect)
+            x += _word_gap(style, rng) - LETTER_GAP * style.size_mm
+    _check_inside(polylines, page)
+    return Sheet(page, tuple(placements), tuple(polylines), PEN_DOWN, PEN_UP)
+
+
+def _refuse_unknown(text: str, hands: Sequence[Hand], fallback: bool) -> None:
+    unknown = unsupported_characters(text, hands)
+    if fallback:
+        from .hershey_glyphs import glyph_polylines
+
+        unknown = [ch for ch in unknown if not _font_has(ch, glyph_polylines)]
+    if unknown:
+        known = "".join(sorted({ch for h in hands for ch in h.chars if ch.isprintable()}))
+        hint = "" if fallback else "; --fallback draws other printable ASCII characters from a single-stroke font"
+        raise TextError(f"cannot write {' '.join(repr(c) for c in unknown)}: no model knows them (known: {known}){hint}")
+
+
+def _font_has(ch: str, glyph_polylines) -> bool:
+    if not (ch.isascii() and ch.isprintable()):
+        return False
+    try:
+        glyph_polylines(ch)
+        return True
+    except Exception:
+        return False
+
+
+def _draw_glyphs(chars: str, hands: Sequence[Hand], style: WritingStyle, rng: np.random.Generator) -> list[_Glyph]:
+    """One sampled gesture per character, each hand writing its characters in text order (deterministic)."""
+    owner = [next((i for i, h in enumerate(hands) if h.knows(ch)), -1) for ch in chars]
+    gestures: list[Gesture | None] = [None] * len(chars)
+    for i, hand in enumerate(hands):
+        index = [k for k, o in enumerate(owner) if o == i]
+        for k, g in zip(index, hand.write("".join(chars[k] for k in index), rng, style.neatness)):
+            gestures[k] = g
+    out = []
+    m = style.messiness
+    for ch, o, g in zip(chars, owner, gestures):
+        baseline, cap_top = (hands[o].baseline, hands[o].cap_top) if o >= 0 else (FONT_BASELINE, FONT_CAP_TOP)
+        if g is None:
+            g = fallback_gesture(ch, label=ord(ch))
+        slant = math.tan(math.radians(style.slant_deg + rng.normal(0.0, 4.0 * m)))
+        points = g.points.copy()
+        points[:, 0] += slant * (baseline - points[:, 1])  # lean right above the baseline
+        g = Gesture(points, g.pressure, g.intensity, g.dt_s, g.label, g.variance)
+        left, right = _ink_extent(g)
+        wobble = rng.normal(0.0, 0.05 * m) * style.size_mm
+        out.append(_Glyph(ch, g, style.size_mm / (baseline - cap_top), baseline, left, right, wobble))
+    return out
+
+
+def _ink_extent(g: Gesture) -> tuple[float, float]:
+    """Left and right of the pen-down points, glyph units (a blank glyph: a narrow box in the middle)."""
+    down = g.pen_down()
+    if not down.any():
+        return 0.4, 0.6
+    xs = g.points[down, 0]
+    return float(xs.min()), float(xs.max())
+
+
+def _letter_gap(style: WritingStyle, rng: np.random.Generator) -> float:
+    return style.size_mm * LETTER_GAP * max(0.2, 1.0 + rng.normal(0.0, 0.4 * style.messiness))
+
+
+def _word_gap(style: WritingStyle, rng: np.random.Generator) -> float:
+    return style.size_mm * WORD_GAP * max(0.5, 1.0 + rng.normal(0.0, 0.2 * style.messiness))
+
+
+def _word_width(word: list[_Glyph], style: WritingStyle) -> float:
+    """Ink width of a word with nominal letter gaps (the jitter is drawn later, at placement)."""
+    return sum((g.right - g.left) * g.scale_mm for g in word) + LETTER_GAP * style.size_mm * max(len(word) - 1, 0)
+
+
+def _line_width(line: list[list[_Glyph]], style: WritingStyle) -> float:
+    return sum(_word_width(w, style) for w in line) + WORD_GAP * style.size_mm * max(len(line) - 1, 0)
+
+
+def _indent(line_mm: float, width_mm: float, align: str) -> float:
+    free = max(width_mm - line_mm, 0.0)
+    return {"left": 0.0, "centre": free / 2, "right": free}[align]
+
+
+def _wrap(words: list[list[_Glyph]], width_mm: float, style: WritingStyle, rng: np.random.Generator) -> list[list[list[_Glyph]]]:
+    """Greedy word wrap on nominal widths, with 10% slack kept for the spacing jitter."""
+    lines: list[list[list[_Glyph]]] = []
+    for word in words:
+        if _word_width(word, style) > width_mm * 0.9:
+            text = "".join(g.char for g in word)
+            raise TextError(f"the word {text!r} is {format_number(_word_width(word, style), 1)} mm long, wider than the line ({format_number(width_mm, 1)} mm); use a smaller --size or a wider --width")
+        if lines and _line_width(lines[-1] + [word], style) <= width_mm * 0.9:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return lines
+
+
+def _word_strokes(gestures: list[Gesture], placements: list[Placement], chars: list[str], connect: bool) -> list[Polyline]:
+    """The pen-down polylines of one word (page mm).  With ``connect``, each run of letters becomes one stroke."""
+    out: list[Polyline] = []
+    run: list[tuple[Gesture, Placement]] = []
+    for g, place, ch in zip(gestures, placements, chars):
+        if connect and ch.isalpha() and g.pen_down().any():
+            run.append((g, place))
+            continue
+        out += _joined(run)
+        run = []
+        out += [Polyline(place.to_page(s.points), s.pressure, s.steps * g.dt_s, place.glyph) for s in g.strokes()]
+    return out + _joined(run)
+
+
+def _joined(run: list[tuple[Gesture, Placement]]) -> list[Polyline]:
+    """Letters drawn without lifting the pen: each from its first pen-down step to its last step (the exit
+    stroke the edge term trains towards the right edge), the last letter only to its last pen-down step,
+    and a straight link from each letter's end to the next one's start."""
+    if not run:
+        return []
+    points, pressure, times = [], [], []
+    t0 = 0.0
+    for k, (g, place) in enumerate(run):
+        down = np.flatnonzero(g.pen_down())
+        stop = len(g) if k < len(run) - 1 else down[-1] + 1
+        idx = np.arange(down[0], stop)
+        points.append(place.to_page(g.points[idx]))
+        pressure.append(g.pressure[idx])
+        times.append(t0 + (idx - idx[0] + 1) * g.dt_s)
+        t0 = times[-1][-1]
+    return [Polyline(np.concatenate(points), np.concatenate(pressure), np.concatenate(times), run[0][1].glyph)]
+
+
+def _check_inside(polylines: list[Polyline], page: Page) -> None:
+    x0, y0, x1, y1 = page.drawable
+    for p in polylines:
+        out = (p.points[:, 0] < x0 - 1e-6) | (p.points[:, 0] > x1 + 1e-6) | (p.points[:, 1] < y0 - 1e-6) | (p.points[:, 1] > y1 + 1e-6)
+        if out.any():
+            x, y = p.points[int(np.argmax(out))]
+            raise PageError(
+                f"glyph {p.glyph} reaches ({format_number(x, 1)}, {format_number(y, 1)}) mm, outside the drawable area of "
+                f"{page.describe()}; use a smaller --size or a narrower --width"
+            )
