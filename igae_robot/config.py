@@ -45,6 +45,8 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.1  # held out of the training split for per-epoch validation
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1"...
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast of the encoder; the renderer always draws in float32)
+    compile: bool = False  # torch.compile the model for training
     dt_s: float = 0.05  # seconds per gesture step at nominal playback speed (exported timing)
 
 
