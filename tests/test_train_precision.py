@@ -10,7 +10,7 @@ from igae_robot.config import apply_overrides, load_preset
 from igae_robot.errors import ConfigError
 from igae_robot.train import train
 
-TINY = ["model.hidden=[32]", "train.batch_size=64", "train.epochs=2", "data.limit=256", 'train.device="cpu"']
+TINY = ["model.hidden=[32]", "train.batch_size=64", "train.epochs=2", "data.limit=128", 'train.device="cpu"']
 
 
 def test_bf16_autocast_follows_the_fp32_curve(tmp_path):
