@@ -118,11 +118,12 @@ def train(
             model.train()
             tic = time.perf_counter()
             perm = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
+            perm = perm.to(device)  # once per epoch, not one small copy per step
             loss_sum = 0.0
             for step in range(steps_per_epoch):
                 batch = perm[step * global_batch : (step + 1) * global_batch]
                 start, end = shard_bounds(len(batch), ranks)
-                x = train_x[batch[start:end].to(device)]
+                x = train_x[batch[start:end]]
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                     recon, _ = net(x)
                 loss = F.mse_loss(recon.float(), x) if len(x) else recon.sum() * 0.0
