@@ -29,9 +29,9 @@ from .gesture_tensors import GestureTensors
 __all__ = ["render_reference", "render_markers", "render_gesture", "marker_variance", "MarkerRenderer"]
 
 # Elements of one (glyphs, T, rows, W) block of marker products.  On CPU a 4 MB block stays in cache
-# for the five passes over it (measured at B=1024, T=25, 28x28, one thread: forward 25 ms, against
-# 40 ms with 16 MB blocks and 50-60 ms with 0.5-1 MB blocks).  On a GPU, large blocks keep the kernel
-# launches few (not yet measured on a GPU).
+# for the five passes over it (measured at B=1024, T=25, 28x28, one thread, best of 25: forward 25 ms,
+# against 39-40 ms with 1, 2 or 16 MB blocks).  On a GPU, large blocks keep the kernel launches few
+# (not yet measured on a GPU).
 _BLOCK_ELEMENTS = 1 << 20
 _GPU_BLOCK_ELEMENTS = 1 << 26
 
