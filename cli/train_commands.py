@@ -37,16 +37,28 @@ def _epoch_logger(epochs: int):
     return log
 
 
-def run_training(config, out_dir: Path, resume: bool, progress: bool = True) -> dict:
-    """Train, evaluate on the test split, write pictures and summary.json; returns the summary."""
+def run_training(config, out_dir: Path, resume: bool, progress: bool = True) -> dict | None:
+    """Train, evaluate on the test split, write pictures and summary.json; returns the summary.
+
+    Under torchrun every process trains; rank 0 alone then evaluates, draws and reports (the
+    others return None)."""
     from igae_robot.data import load_dataset
+    from igae_robot.distributed import finish, init_from_env
     from igae_robot.evaluation import evaluate_checkpoint, write_pictures
     from igae_robot.train import resolve_device, train
 
-    tic = time.perf_counter()
-    ckpt = train(config, out_dir, resume=resume, on_epoch=_epoch_logger(config.train.epochs), progress=progress)
-    wall = time.perf_counter() - tic
     device = resolve_device(config.train.device)
+    ranks = init_from_env(device.type)
+    tic = time.perf_counter()
+    try:
+        ckpt = train(config, out_dir, resume=resume, on_epoch=_epoch_logger(config.train.epochs), progress=progress)
+    finally:
+        finish(ranks)
+    wall = time.perf_counter() - tic
+    if not ranks.is_main:
+        return None
+    if ranks.distributed and device.type == "cuda":
+        device = next(ckpt.model.parameters()).device
     train_data = load_dataset(config.data.name, config.data.dir, "train")
     if config.data.limit:
         train_data = train_data.subset(range(min(config.data.limit, len(train_data))))
@@ -58,13 +70,15 @@ def run_training(config, out_dir: Path, resume: bool, progress: bool = True) -> 
         "data": config.data.name,
         "epochs": config.train.epochs,
         "device": str(device),
+        "processes": ranks.world_size,
         "train_wall_s": round(wall, 1),
         "metrics": rows,
         "pictures": [str(p) for p in pictures],
         "checkpoint": str(out_dir / "checkpoint.pt"),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    out.print(_metrics_table(f"{config.preset} on {config.data.name}, {config.train.epochs} epochs, {wall:.0f} s on {device}", rows))
+    where = f"{ranks.world_size} processes on {device.type}" if ranks.distributed else str(device)
+    out.print(_metrics_table(f"{config.preset} on {config.data.name}, {config.train.epochs} epochs, {wall:.0f} s on {where}", rows))
     console.print(f"checkpoint: {out_dir / 'checkpoint.pt'}\npictures:   {', '.join(str(p) for p in pictures)}", highlight=False)
     return summary
 
@@ -81,13 +95,23 @@ def train(
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N"),
     seed: Optional[int] = typer.Option(None, help="override train.seed"),
     resume: bool = typer.Option(False, help="continue from OUT/checkpoint.pt"),
+    precision: Optional[str] = typer.Option(None, help="fp32 or bf16 (autocast, for GPUs; default: the preset's)"),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile the model for training"),
     set_: list[str] = typer.Option([], "--set", help="override any config key, e.g. --set train.lr=3e-4"),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ):
-    """Train a gesture autoencoder, then report metrics on train and test and draw pictures."""
+    """Train a gesture autoencoder, then report metrics on train and test and draw pictures.
+
+    Under torchrun (e.g. torchrun --nproc_per_node 4 -m igae_robot.cli.main train ...) the processes
+    train together; --set train.batch_size is per process.
+    """
     from igae_robot.config import apply_overrides, load_preset
 
     overrides = [f"data.name={data}", f"data.dir={json.dumps(data_dir)}", f"data.limit={limit}", f"train.device={json.dumps(device)}"]
+    if precision is not None:
+        overrides.append(f"train.precision={json.dumps(precision)}")
+    if compile_:
+        overrides.append("train.compile=true")
     if epochs is not None:
         overrides.append(f"train.epochs={epochs}")
     if seed is not None:
@@ -166,8 +190,8 @@ def demo(
 
     config = apply_overrides(load_preset(preset), [f"train.epochs={epochs}", "data.name=digits", 'data.dir=""', "data.limit=0"])
     console.print(f"[bold]igae demo[/]: training preset {preset!r} on the embedded digits for {epochs} epochs", highlight=False)
-    run_training(config, out_dir, resume=False, progress=progress)
-    _demo_drawings(out_dir)
+    if run_training(config, out_dir, resume=False, progress=progress) is not None:  # rank 0 under torchrun
+        _demo_drawings(out_dir)
 
 
 def _demo_drawings(out_dir: Path, count: int = 24) -> None:

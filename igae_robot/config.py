@@ -45,6 +45,8 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.1  # held out of the training split for per-epoch validation
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1"...
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast of the encoder; the renderer always draws in float32)
+    compile: bool = False  # torch.compile the model for training
     dt_s: float = 0.05  # seconds per gesture step at nominal playback speed (exported timing)
     intensity_tv: float = 0.0  # weight of the ink's total variation over steps: fewer pen lifts (gesture_terms.py)
     edge: float = 0.0  # weight of "start on the ink's left edge, end on its right edge" (connected writing)

@@ -4,6 +4,11 @@ Reproducible: the model is initialised from ``train.seed`` and every epoch's shu
 (seed, epoch), so ``--resume`` after an interruption reaches the same weights as one run.
 A checkpoint is written (atomically) after every epoch; a NaN/inf loss stops the run and
 leaves the last good checkpoint in place.
+
+Under torchrun the same function trains with N processes (DistributedDataParallel): every process
+draws the same seeded shuffle, each global batch of ``batch_size * N`` images is split into N
+contiguous parts, and the gradients are averaged, so N processes follow the loss curve of one
+process with an N times larger batch.  Rank 0 alone shows progress and writes checkpoints.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import torch.nn.functional as F
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import GlyphSet, load_dataset
+from .distributed import Ranks, all_reduce_sum, barrier, init_from_env, shard_bounds
 from .errors import ConfigError, TrainingDiverged
 from .gesture_terms import gesture_terms
 from .metrics import evaluate
@@ -71,6 +77,11 @@ def train(
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "checkpoint.pt"
     device = resolve_device(cfg.device)
+    ranks = init_from_env(device.type)
+    if ranks.distributed and device.type == "cuda":
+        device = torch.device("cuda", ranks.local_rank)  # one GPU per process
+    if cfg.precision not in ("fp32", "bf16"):
+        raise ConfigError(f"unknown train.precision {cfg.precision!r}; known: bf16, fp32")
 
     if data is None:
         data = load_dataset(config.data.name, config.data.dir, "train")
@@ -98,21 +109,39 @@ def train(
         scheduler.load_state_dict(previous.scheduler_state)
         history, start_epoch = previous.history, previous.epoch
 
-    steps_per_epoch = math.ceil(len(train_x) / cfg.batch_size)
-    bar = _progress(progress)
+    net = _for_training(model, ranks, cfg.compile)
+    global_batch = cfg.batch_size * ranks.world_size
+    steps_per_epoch = math.ceil(len(train_x) / global_batch)
+    bar = _progress(progress and ranks.is_main)
     with bar:
         task = bar.add_task("train", total=(cfg.epochs - start_epoch) * steps_per_epoch, loss=float("nan"))
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
             tic = time.perf_counter()
             perm = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
+            perm = perm.to(device)  # once per epoch, not one small copy per step
             loss_sum = 0.0
             for step in range(steps_per_epoch):
-                x = train_x[perm[step * cfg.batch_size : (step + 1) * cfg.batch_size].to(device)]
-                recon, gesture = model(x)
-                mse = F.mse_loss(recon, x)
-                loss = mse + gesture_terms(gesture, x, cfg.intensity_tv, cfg.edge)  # 0 unless switched on
-                loss_value = loss.item()
+                batch = perm[step * global_batch : (step + 1) * global_batch]
+                start, end = shard_bounds(len(batch), ranks)
+                x = train_x[batch[start:end]]
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                    recon, gesture = net(x)
+                if len(x):
+                    mse = F.mse_loss(recon.float(), x)
+                    loss = mse + gesture_terms(gesture, x, cfg.intensity_tv, cfg.edge)  # 0 unless switched on
+                else:  # more ranks than images in the last batch: this rank takes part with nothing
+                    mse = loss = recon.sum() * 0.0
+                if ranks.distributed:
+                    # DDP averages gradients over ranks: weight each rank's mean by its share of the
+                    # batch, so the average is the whole batch's mean (parts may differ in size).
+                    share = len(x) * ranks.world_size / len(batch)
+                    loss = loss * share
+                    loss_value, mse_value = all_reduce_sum(
+                        [loss.item() / ranks.world_size, mse.item() * share / ranks.world_size], ranks
+                    )
+                else:
+                    loss_value, mse_value = loss.item(), mse.item()
                 if not math.isfinite(loss_value):
                     kept = f"the last good checkpoint {ckpt_path} (epoch {epoch}) was kept" if epoch else "no checkpoint was written"
                     raise TrainingDiverged(
@@ -122,25 +151,50 @@ def train(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                loss_sum += mse.item() * len(x)
+                loss_sum += mse_value * len(batch)  # train_mse is the image error, without the gesture terms
                 bar.update(task, advance=1, loss=loss_value, description=f"epoch {epoch + 1}/{cfg.epochs}")
             scheduler.step()
             row = {
                 "epoch": epoch + 1,
                 "train_mse": loss_sum / len(train_x),
-                **{f"val_{k}": v for k, v in evaluate(model, val_x, device=device).items()},
+                **{f"val_{k}": v for k, v in _evaluate_shards(model, val_x, device, ranks).items()},
                 "seconds": time.perf_counter() - tic,
                 "lr": optimizer.param_groups[0]["lr"],
             }
             history.append(row)
-            save_checkpoint(
-                ckpt_path,
-                Checkpoint(model, config, epoch + 1, history, optimizer.state_dict(), scheduler.state_dict()),
-            )
-            if on_epoch:
-                on_epoch(row)
+            if ranks.is_main:
+                save_checkpoint(
+                    ckpt_path,
+                    Checkpoint(model, config, epoch + 1, history, optimizer.state_dict(), scheduler.state_dict()),
+                )
+                if on_epoch:
+                    on_epoch(row)
+    barrier(ranks)  # every rank returns once rank 0's last checkpoint is on disk
     model.eval()
     return Checkpoint(model, config, cfg.epochs, history, optimizer.state_dict(), scheduler.state_dict(), ckpt_path)
+
+
+def _for_training(model: torch.nn.Module, ranks: Ranks, compile: bool) -> torch.nn.Module:
+    """The module the steps call: DDP around the model under torchrun, compiled with --compile.
+    Checkpoints and validation use ``model`` itself (same weights, no wrapper in the state dict)."""
+    net = model
+    if ranks.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model)  # broadcasts rank 0's weights, averages gradients
+    if compile:
+        net = torch.compile(net)
+    return net
+
+
+def _evaluate_shards(model: torch.nn.Module, images: torch.Tensor, device: torch.device, ranks: Ranks) -> dict[str, float]:
+    """Validation metrics of all images, each rank scoring its own part."""
+    start, end = shard_bounds(len(images), ranks)
+    part = evaluate(model, images[start:end], device=device)
+    if not ranks.distributed:
+        return part
+    sums = all_reduce_sum([v * (end - start) for v in part.values()], ranks)
+    return {k: s / max(1, len(images)) for k, s in zip(part, sums)}
 
 
 def _progress(enabled: bool):
