@@ -88,6 +88,7 @@ def vectorize(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.distributed import finish, init_from_env
     from igae_robot.sheet import SheetOptions
     from igae_robot.train import resolve_device
     from igae_robot.units import to_mm
@@ -95,30 +96,47 @@ def vectorize(
     from igae_robot.vectorize import vectorize as run
 
     writers = build_writers(format, machine or [])
+    encoder_device = resolve_device(device)
+    # Under torchrun each process vectorizes its share of the images (one GPU each on CUDA).
+    ranks = init_from_env(encoder_device.type)
+    if ranks.distributed and encoder_device.type == "cuda":
+        encoder_device = resolve_device(f"cuda:{ranks.local_rank}")
     options = VectorizeOptions(
         dpi=dpi, width_mm=to_mm(width), invert=invert, split=split, join=join, refine_steps=refine, refine_lr=refine_lr,
         sheet=SheetOptions(threshold=threshold, release=release, simplify_mm=to_mm(simplify), merge_mm=to_mm(merge), order=order),
-        max_pixels=max_pixels, force=force, batch_size=batch_size, workers=workers, device=str(resolve_device(device)),
+        max_pixels=max_pixels, force=force, batch_size=batch_size, workers=workers, device=str(encoder_device),
     )
     found = discover_images(sources, exclude=output)
     ckpt = load_checkpoint(model)
     bar = Progress(
         TextColumn("vectorize"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[warnings]} warnings"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not progress,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not (progress and ranks.is_main),
     )
     task = bar.add_task("vectorize", total=None, warnings=0)
 
     def on_start(todo: int, skipped: int) -> None:
         bar.update(task, total=todo)
-        if skipped:
+        if skipped and ranks.is_main:
             console.print(f"resuming: {skipped} of {len(found)} images already done (--force to redo)", highlight=False)
 
     def on_record(record: dict) -> None:
         warnings = bar.tasks[0].fields["warnings"] + (record["status"] != "ok")
         bar.update(task, advance=1, warnings=warnings)
 
-    with bar:
-        summary = run(found, output, ckpt, writers, options, on_start, on_record)
+    try:
+        with bar:
+            summary = run(found, output, ckpt, writers, options, on_start, on_record, ranks)
+    finally:
+        finish(ranks)
+    errors = summary.errors  # every rank returns the whole run's records, so all ranks exit alike
+    if ranks.is_main:
+        _report(summary, output, len(found))
+    if errors and strict:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _report(summary, output: Path, found: int) -> None:
+    """The summary table, then the first warnings and their count."""
     out.print(_summary_table(summary, output))
     errors = summary.errors
     for record in errors[:10]:
@@ -126,9 +144,7 @@ def vectorize(
     if len(errors) > 10:
         console.print(f"[yellow]... and {len(errors) - 10} more in {output / 'manifest.jsonl'}[/]", highlight=False)
     if errors:
-        console.print(f"{len(errors)} warning(s): {len(errors)} of {len(found)} images failed", highlight=False)
-    if errors and strict:
-        raise typer.Exit(EXIT_CHECK_FAILED)
+        console.print(f"{len(errors)} warning(s): {len(errors)} of {found} images failed", highlight=False)
 
 
 def _summary_table(summary, output: Path):

@@ -63,6 +63,7 @@ from .check import render_strokes
 from .checkpoint import Checkpoint
 from .components import glyph_inputs, ink_images, stroke_widths
 from .config import ModelConfig
+from .distributed import Ranks, all_reduce_sum, barrier, shard
 from .errors import DataError, GestureError, IgaeError
 from .geometry import Polyline
 from .gesture import Gesture, pen_down
@@ -848,6 +849,7 @@ def vectorize(
     options: VectorizeOptions = VectorizeOptions(),
     on_start: Callable[[int, int], None] | None = None,
     on_record: Callable[[dict], None] | None = None,
+    ranks: Ranks = Ranks(),
 ) -> VectorizeSummary:
     """Vectorize ``sources`` (see :func:`discover_images`) into ``out_dir``: for each image, one file per
     writer (``writers``: output suffix like ``".svg"`` -> writer of many sheets, see :data:`Writer`) and
@@ -855,23 +857,73 @@ def vectorize(
 
     on_start(todo, skipped) is called once before the work, on_record(record) after each image.
     The manifest is rewritten at the end of a complete run: one line per source, in source order.
+
+    Under torchrun (``ranks`` from :func:`~igae_robot.distributed.init_from_env`) every process takes
+    its own contiguous share of the images still to do and appends to its own manifest part; rank 0
+    folds the parts into ``manifest.jsonl`` at the end, and a killed run's parts are read on resume.
     """
     tic = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / MANIFEST
-    previous = read_manifest(manifest_path)
+    previous = _read_previous(out_dir)
     cfg = checkpoint.config
     key = _settings_key(checkpoint, options, writers)
     suffixes = list(writers)
     todo = [s for s in sources if options.force or not _is_done(previous.get(s.name), s, out_dir, suffixes, key)]
-    for stale in out_dir.rglob(".*.tmp"):  # half-written temp files of a killed run (see igae_robot.atomic)
-        stale.unlink(missing_ok=True)
+    if ranks.is_main:
+        for stale in out_dir.rglob(".*.tmp"):  # half-written temp files of a killed run (see igae_robot.atomic)
+            stale.unlink(missing_ok=True)
+    barrier(ranks)  # every rank has read the manifest and no rank writes before the clean-up
+    mine = list(shard(todo, ranks))
     if on_start:
-        on_start(len(todo), len(sources) - len(todo))
+        on_start(len(mine), len(sources) - len(todo))
+    records, lines = _run(mine, out_dir, checkpoint, writers, options, key, on_record, _part_path(out_dir, ranks))
+    if ranks.distributed:
+        barrier(ranks)  # every rank's part is complete
+        records = _read_previous(out_dir)
+        lines = {}
+    else:
+        records = {**previous, **records}
+    if ranks.is_main:
+        ordered = [records[s.name] for s in sources]
+        names = {s.name for s in sources}
+        others = [r for name, r in sorted(records.items()) if name not in names]
+        with atomic_text_writer(manifest_path) as stream:  # compact: the latest line per source, in order
+            stream.writelines((lines.get(r["source"]) or json.dumps(r)) + "\n" for r in ordered + others)
+        for part in out_dir.glob(_PARTS):
+            part.unlink()
+    barrier(ranks)
+    processed = int(all_reduce_sum([len(mine)], ranks)[0])
+    return VectorizeSummary([records[s.name] for s in sources], processed, len(sources) - len(todo), time.perf_counter() - tic)
+
+
+_PARTS = ".manifest.part*.jsonl"  # per-rank manifests of a distributed run, folded in at its end
+
+
+def _part_path(out_dir: Path, ranks: Ranks) -> Path:
+    """Where this process appends its records: the manifest itself, or its rank's part under torchrun."""
+    return out_dir / (f".manifest.part{ranks.rank}.jsonl" if ranks.distributed else MANIFEST)
+
+
+def _read_previous(out_dir: Path) -> dict[str, dict]:
+    """The latest record per source: the manifest, then the parts a killed distributed run left."""
+    records = read_manifest(out_dir / MANIFEST)
+    for part in sorted(out_dir.glob(_PARTS)):
+        records.update(read_manifest(part))
+    return records
+
+
+def _run(
+    todo: Sequence[Source], out_dir: Path, checkpoint: Checkpoint, writers: Mapping[str, Writer],
+    options: VectorizeOptions, key: str, on_record: Callable[[dict], None] | None, manifest_path: Path,
+) -> tuple[dict[str, dict], dict[str, str]]:
+    """This process's share of the work: (record, manifest line) per source it vectorized."""
+    cfg = checkpoint.config
     checkpoint.model.to(options.device).eval()
     context = _Context(out_dir, dict(writers), options, cfg.model, cfg.train.dt_s, key)
-    records, lines = dict(previous), {}  # lines: this run's manifest line per source, for the compaction
+    records: dict[str, dict] = {}
+    lines: dict[str, str] = {}  # this run's manifest line per source, for the compaction
     manifest = _Manifest(manifest_path)
     pool = None
     try:
@@ -898,12 +950,7 @@ def vectorize(
         if pool is not None:
             pool.terminate()
         manifest.close()
-    ordered = [records[s.name] for s in sources]
-    names = {s.name for s in sources}
-    others = [r for name, r in sorted(records.items()) if name not in names]
-    with atomic_text_writer(manifest_path) as stream:  # compact: the latest line per source, in order
-        stream.writelines((lines.get(r["source"]) or json.dumps(r)) + "\n" for r in ordered + others)
-    return VectorizeSummary(ordered, len(todo), len(sources) - len(todo), time.perf_counter() - tic)
+    return records, lines
 
 
 @dataclass

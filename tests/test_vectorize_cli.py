@@ -150,3 +150,36 @@ def test_check_against_the_source_image_scores_what_the_manifest_says(tmp_path, 
     report = json.loads(check.output)
     assert record["iou"] > 0.2  # a real drawing, not an empty page scoring zero twice
     assert report["glyph_iou_mean"] == pytest.approx(record["iou"], abs=0.02)
+
+
+def test_torchrun_shards_the_images_and_writes_what_one_process_writes(tmp_path, ckpt):
+    # Two processes under torchrun (gloo): each takes its share, rank 0 folds the manifest parts;
+    # the outputs and the manifest are those of one process, and a second run finds everything done.
+    folder = tmp_path / "in"
+    good, bad = good_and_bad_folder(folder)
+    for i in range(12):
+        glyph_image(("line", "ring", "cross")[i % 3], 30 + i).save(folder / f"extra{i:02d}.png")
+    common = ["--model", ckpt, "--format", "svg,gcode", "--batch-size", "4", "--workers", "0", "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "COLUMNS": "200"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                "-m", "igae_robot.cli.main", "vectorize", str(folder), "-o", str(tmp_path / "two"), *common]
+    two = subprocess.run(torchrun, env=env, capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
+    assert two.stdout.count("vectorized ->") == 1  # rank 0 alone reports
+    one = runner.invoke(app, ["vectorize", str(folder), "-o", str(tmp_path / "one"), *common])
+    assert one.exit_code == 0, one.output
+
+    files = sorted(p.name for p in (tmp_path / "one").rglob("*") if p.is_file())
+    assert sorted(p.name for p in (tmp_path / "two").rglob("*") if p.is_file()) == files  # no parts left over
+    for path in (tmp_path / "one").rglob("*"):
+        if path.is_file() and path.name != "manifest.jsonl":
+            assert (tmp_path / "two" / path.relative_to(tmp_path / "one")).read_bytes() == path.read_bytes(), path.name
+    a, b = _manifest(tmp_path / "two"), _manifest(tmp_path / "one")
+    assert list(a) == list(b) and len(a) == len(good) + len(bad) + 12
+    for name in a:
+        a[name].pop("seconds"), b[name].pop("seconds")
+        assert a[name] == b[name], name
+
+    again = subprocess.run(torchrun, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"resuming: {len(good) + 12} of" in again.stdout + again.stderr
