@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,7 +48,9 @@ def test_torchrun_two_processes_follow_one_process_and_resume(tmp_path):
     # 2 processes x 32 images, first 1 epoch, then resumed to 2 == 1 process x 64 images, 2 epochs.
     _torchrun(tmp_path, "--epochs", "1")
     result = _torchrun(tmp_path, "--epochs", "2", "--resume")
-    assert "2 processes on cpu" in result.stdout
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert summary["processes"] == 2 and summary["epochs"] == 2
+    assert result.stderr.count("epoch   2/2") == 1, "only rank 0 logs epochs"
     two = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
     one = train(apply_overrides(load_preset("dynamic"), [*TINY, "train.batch_size=64", "train.epochs=2", "train.device=\"cpu\""]),
                 tmp_path / "one", progress=False)
