@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import export_commands, train_commands, vectorize_commands  # noqa: F401  (registers commands)
+from . import cluster_commands, export_commands, train_commands, vectorize_commands  # noqa: F401  (registers commands)
 from .app import app
 
 __all__ = ["app"]
