@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import typer
@@ -26,13 +25,6 @@ def _list(text: str, what: str, convert=str) -> list:
     return values
 
 
-def _slug(spec) -> str:
-    """A file-name part that tells the rows apart: gesture-spectral-k10-kmeans-majority."""
-    protocol = "majority" if spec.label_budget == 0 else f"budget{spec.label_budget}"
-    text = f"{spec.features}-{spec.reduce}-k{spec.k}-{spec.algorithm}-{protocol}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text.replace("+", "_"))
-
-
 def _results_table(title: str, results):
     from rich.table import Table
 
@@ -49,32 +41,6 @@ def _results_table(title: str, results):
             f"{r.mean('nmi'):.3f}±{r.std('nmi'):.3f}", f"{r.mean('ari'):.3f}±{r.std('ari'):.3f}", f"{r.seconds:.0f}",
         )
     return table
-
-
-def write_cluster_pictures(ckpt, glyphs, result, out_dir: Path, per_cluster: int = 8) -> list[Path]:
-    """confusion-<row>.png and clusters-<row>.png (each cluster's typical gestures) for one result (first seed)."""
-    import numpy as np
-
-    from igae_robot.checkpoint import encode_gestures
-    from igae_robot.clustering import confusion_matrix, typical_members
-    from igae_robot.pictures import save_cluster_gestures, save_confusion_matrix
-
-    labels = glyphs.labels.numpy()
-    n_classes = int(labels.max()) + 1
-    classes = list(glyphs.classes) if len(glyphs.classes) == n_classes else [str(c) for c in range(n_classes)]
-    spec = result.spec
-    slug = _slug(spec)
-    acc = float((result.predictions() == labels).mean())
-    title = f"{spec.features}, {spec.reduce}, k={spec.k}, {spec.protocol}: {100 * acc:.2f}% (seed {result.seeds[0]})"
-    confusion = save_confusion_matrix(out_dir / f"confusion-{slug}.png", confusion_matrix(labels, result.predictions(), n_classes),
-                                      classes, title)
-    sizes = np.bincount(result.assignments, minlength=spec.k)
-    rows = []
-    for j, idx in typical_members(result, per_cluster):
-        gestures = encode_gestures(ckpt, glyphs.images[idx]) if len(idx) else []
-        rows.append((f"cluster {j} → {classes[result.names[j]]}, {sizes[j]} glyphs", gestures, glyphs.images[idx, 0].numpy()))
-    tracks = save_cluster_gestures(out_dir / f"clusters-{slug}.png", rows)
-    return [confusion, tracks]
 
 
 @app.command("cluster")
@@ -106,7 +72,7 @@ def cluster_(
 
     from igae_robot.atomic import atomic_write_text
     from igae_robot.checkpoint import load_checkpoint
-    from igae_robot.clustering import ClusterSpec, encode_codes, run_spec, summarise
+    from igae_robot.clustering import ClusterSpec, encode_codes, run_spec, summarise, write_cluster_pictures
     from igae_robot.data import load_dataset
     from igae_robot.errors import ConfigError
     from igae_robot.train import resolve_device

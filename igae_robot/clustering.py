@@ -29,7 +29,9 @@ that no block drowns the others without standardisation:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -54,6 +56,8 @@ __all__ = [
     "summarise",
     "confusion_matrix",
     "typical_members",
+    "file_stem",
+    "write_cluster_pictures",
 ]
 
 
@@ -357,3 +361,35 @@ def typical_members(result: Clustering, per_cluster: int = 8) -> list[tuple[int,
     order = np.argsort(-np.bincount(result.assignments, minlength=len(result.centres)), kind="stable")
     nearest = nearest_to_centres(result.z, result.assignments, result.centres, [per_cluster] * len(result.centres))
     return [(int(j), nearest[j]) for j in order]
+
+
+def file_stem(spec: ClusterSpec) -> str:
+    """A file-name part that tells the rows apart: gesture-spectral-k10-kmeans-majority."""
+    protocol = "majority" if spec.label_budget == 0 else f"budget{spec.label_budget}"
+    text = f"{spec.features}-{spec.reduce}-k{spec.k}-{spec.algorithm}-{protocol}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text.replace("+", "_"))
+
+
+def write_cluster_pictures(ckpt, glyphs, result: Clustering, out_dir: str | Path, per_cluster: int = 8) -> list[Path]:
+    """confusion-<row>.png and clusters-<row>.png (each cluster's typical gestures, drawn by the checkpoint's
+    model) for one result's first seed; returns the paths."""
+    from .checkpoint import encode_gestures
+    from .pictures import save_cluster_gestures, save_confusion_matrix
+
+    out_dir = Path(out_dir)
+    labels = glyphs.labels.numpy()
+    n_classes = int(labels.max()) + 1
+    classes = list(glyphs.classes) if len(glyphs.classes) == n_classes else [str(c) for c in range(n_classes)]
+    spec = result.spec
+    slug = file_stem(spec)
+    acc = float((result.predictions() == labels).mean())
+    title = f"{spec.features}, {spec.reduce}, k={spec.k}, {spec.protocol}: {100 * acc:.2f}% (seed {result.seeds[0]})"
+    confusion = save_confusion_matrix(out_dir / f"confusion-{slug}.png", confusion_matrix(labels, result.predictions(), n_classes),
+                                      classes, title)
+    sizes = np.bincount(result.assignments, minlength=spec.k)
+    rows = []
+    for j, idx in typical_members(result, per_cluster):
+        gestures = encode_gestures(ckpt, glyphs.images[idx]) if len(idx) else []
+        rows.append((f"cluster {j} → {classes[result.names[j]]}, {sizes[j]} glyphs", gestures, glyphs.images[idx, 0].numpy()))
+    tracks = save_cluster_gestures(out_dir / f"clusters-{slug}.png", rows)
+    return [confusion, tracks]
