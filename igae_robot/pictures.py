@@ -150,6 +150,7 @@ def _save(fig, path: str | Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as stream:
             fig.savefig(stream, dpi=120, format="png")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a picture is for everyone to look at
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
