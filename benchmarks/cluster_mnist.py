@@ -81,7 +81,7 @@ def main() -> None:
               f"{result.mean('nmi'):.3f} ± {result.std('nmi'):.3f} | {result.mean('ari'):.3f} ± {result.std('ari'):.3f} | "
               f"{result.seconds:.0f} |", flush=True)
         rows.append({"row": number, "model": name, **summarise(result)})
-        if args.pictures and (model, spec.features, spec.reduce, spec.k, spec.label_budget) in PICTURES:
+        if args.pictures and spec.algorithm == "kmeans" and (model, spec.features, spec.reduce, spec.k, spec.label_budget) in PICTURES:
             for path in write_cluster_pictures(checkpoints[model], test, result, Path(args.out) / name):
                 print(f"  wrote {path}", flush=True)
 
