@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from . import export_commands, handwrite_commands, train_commands, vectorize_commands  # noqa: F401  (registers commands)
+from . import (  # noqa: F401  (importing a command module registers its commands)
+    cluster_commands,
+    export_commands,
+    handwrite_commands,
+    train_commands,
+    vectorize_commands,
+)
 from .app import app
 
 __all__ = ["app"]

@@ -12,7 +12,13 @@ import numpy as np
 
 from .gesture import Gesture
 
-__all__ = ["save_reconstructions", "save_gesture_tracks", "save_training_curves"]
+__all__ = [
+    "save_reconstructions",
+    "save_gesture_tracks",
+    "save_training_curves",
+    "save_confusion_matrix",
+    "save_cluster_gestures",
+]
 
 
 def _pyplot():
@@ -59,18 +65,58 @@ def save_gesture_tracks(
     for ax in axes.flat:
         ax.axis("off")
     for i, g in enumerate(gestures):
-        ax = axes.flat[i]
-        if images is not None:
-            ax.imshow(1 - images[i], cmap="gray", vmin=-1, vmax=1, extent=(0, 1, 1, 0))
-        t = np.linspace(0, 1, len(g))
-        alpha = np.where(g.intensity >= pen_down, 0.9, 0.15)
-        ax.plot(g.points[:, 0], g.points[:, 1], color="0.5", lw=0.5)
-        colors = plt.cm.viridis(t)
-        colors[:, 3] = alpha
-        ax.scatter(g.points[:, 0], g.points[:, 1], s=4 + 60 * g.pressure, c=colors, edgecolors="none")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(1, 0)
-        ax.set_aspect("equal")
+        _draw_track(plt, axes.flat[i], g, None if images is None else images[i], pen_down)
+    fig.tight_layout(pad=0.2)
+    return _save(fig, path)
+
+
+def _draw_track(plt, ax, g: Gesture, image: np.ndarray | None, pen_down: float) -> None:
+    if image is not None:
+        ax.imshow(1 - image, cmap="gray", vmin=-1, vmax=1, extent=(0, 1, 1, 0))
+    t = np.linspace(0, 1, len(g))
+    alpha = np.where(g.intensity >= pen_down, 0.9, 0.15)
+    ax.plot(g.points[:, 0], g.points[:, 1], color="0.5", lw=0.5)
+    colors = plt.cm.viridis(t)
+    colors[:, 3] = alpha
+    ax.scatter(g.points[:, 0], g.points[:, 1], s=4 + 60 * g.pressure, c=colors, edgecolors="none")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(1, 0)
+    ax.set_aspect("equal")
+
+
+def save_confusion_matrix(path: str | Path, matrix: np.ndarray, classes: Sequence[str], title: str = "") -> Path:
+    """Counts (C,C): row = true class, column = predicted class; each cell also shows its share of the row."""
+    plt = _pyplot()
+    n = len(classes)
+    share = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.5 * n, 0.8 + 0.5 * n))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            if matrix[i, j]:
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6,
+                        color="white" if share[i, j] > 0.5 else "black")
+    ax.set(xticks=range(n), yticks=range(n), xticklabels=classes, yticklabels=classes,
+           xlabel="class its cluster was named", ylabel="true class")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def save_cluster_gestures(
+    path: str | Path, rows: Sequence[tuple[str, Sequence[Gesture], np.ndarray]], pen_down: float = 0.5
+) -> Path:
+    """One row per cluster: its title (e.g. "cluster 3 → 7, 1041 glyphs"), then its typical glyphs'
+    gestures drawn as in :func:`save_gesture_tracks`.  rows: (title, gestures, images (n,H,W))."""
+    plt = _pyplot()
+    cols = max(1, max(len(g) for _, g, _ in rows))
+    fig, axes = plt.subplots(len(rows), cols, figsize=(cols * 1.0, len(rows) * 1.15), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for r, (title, gestures, images) in enumerate(rows):
+        for c, g in enumerate(gestures):
+            _draw_track(plt, axes[r, c], g, images[c], pen_down)
+        axes[r, 0].set_title(title, fontsize=7, loc="left")
     fig.tight_layout(pad=0.2)
     return _save(fig, path)
 
@@ -93,9 +139,22 @@ def save_training_curves(path: str | Path, history: Sequence[dict]) -> Path:
 
 
 def _save(fig, path: str | Path) -> Path:
+    """Write the PNG all at once (temp file, then rename), so a killed run never leaves half a picture."""
+    import os
+    import tempfile
+
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            fig.savefig(stream, dpi=120, format="png")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a picture is for everyone to look at
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
     return path
