@@ -51,10 +51,14 @@ def glyph_report(ckpt, images: torch.Tensor) -> dict:
     }
 
 
-def build(name, train_set: GlyphSet, test_images, chars, box, args) -> dict:
-    overrides = {"train.epochs": args.epochs[name], "train.intensity_tv": args.tv, "train.edge": args.edge,
-                 "train.seed": args.seed, "data.name": train_set.name}
-    config = apply_overrides(load_preset("igae"), {**overrides, **dict(s.split("=", 1) for s in args.set)})
+def model_config(name: str, args):
+    overrides = {"train.epochs": args.epochs[name], "train.intensity_tv": args.tv, "train.edge": args.edge, "train.seed": args.seed}
+    extra = args.set + (args.letters_set if name == "letters" else [])
+    return apply_overrides(load_preset("igae"), {**overrides, **dict(s.split("=", 1) for s in extra)})
+
+
+def build(name, config, train_set: GlyphSet, test_images, chars, box, args) -> dict:
+    config = apply_overrides(config, {"data.name": train_set.name})
     tic = time.perf_counter()
     ckpt = train(config, Path(args.work) / name, data=train_set, progress=False,
                  on_epoch=lambda r: print(f"  {name} epoch {r['epoch']}: val MSE {r['val_mse']:.5f} ({r['seconds']:.1f}s)", flush=True))
@@ -79,7 +83,8 @@ def main() -> None:
     parser.add_argument("--edge", type=float, default=0.1, help="weight of the start/end-on-the-edge term")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default); 1 is faster on a busy machine")
-    parser.add_argument("--set", action="append", default=[], help="extra config override, e.g. model.steps=48")
+    parser.add_argument("--set", action="append", default=[], help="extra config override for both models, e.g. train.lr=2e-3")
+    parser.add_argument("--letters-set", action="append", default=[], help="extra config override for the letters model, e.g. model.image_size=32")
     args = parser.parse_args()
     args.epochs = {"digits": args.digits_epochs, "letters": args.letters_epochs}
     torch.manual_seed(args.seed)
@@ -92,13 +97,15 @@ def main() -> None:
         if args.digits_limit:
             mnist = mnist.subset(torch.arange(args.digits_limit))
         test = load_dataset("mnist", args.data_dir, "test").images[:2000]
-        rows.append(build("digits", mnist, test, "0123456789", (MNIST_CAP_TOP, MNIST_BASELINE), args))
+        rows.append(build("digits", model_config("digits", args), mnist, test, "0123456789", (MNIST_CAP_TOP, MNIST_BASELINE), args))
     if "letters" in args.models:
         chars = LETTERS + PUNCTUATION
-        x, y = render_glyphs(chars, args.per_char, seed=args.seed, fonts=LETTER_FONTS)
+        config = model_config("letters", args)
+        size = config.model.image_size  # the glyph box is in canvas units: a larger canvas, more pixels per letter
+        x, y = render_glyphs(chars, args.per_char, seed=args.seed, fonts=LETTER_FONTS, size=size)
         letters = GlyphSet(torch.from_numpy(x), torch.from_numpy(y), "hershey", tuple(chars))
-        test, _ = render_glyphs(chars, 20, seed=args.seed + 1, fonts=LETTER_FONTS)
-        rows.append(build("letters", letters, torch.from_numpy(test), chars, (CAP_TOP, BASELINE), args))
+        test, _ = render_glyphs(chars, 20, seed=args.seed + 1, fonts=LETTER_FONTS, size=size)
+        rows.append(build("letters", config, letters, torch.from_numpy(test), chars, (CAP_TOP, BASELINE), args))
 
     print(f"\nmachine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print("| model | characters | train images | epochs | train time | held-out MSE | pen-down pieces / glyph | |last step - right ink edge| | file |")
