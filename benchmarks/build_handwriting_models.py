@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from igae_robot.checkpoint import encode_gestures
+from igae_robot.checkpoint import encode_gestures, load_checkpoint
 from igae_robot.config import apply_overrides, load_preset
 from igae_robot.data import GlyphSet, load_dataset
 from igae_robot.gesture_terms import ink_edges
@@ -60,13 +60,20 @@ def model_config(name: str, args):
 def build(name, config, train_set: GlyphSet, test_images, chars, box, args) -> dict:
     config = apply_overrides(config, {"data.name": train_set.name})
     tic = time.perf_counter()
-    ckpt = train(config, Path(args.work) / name, data=train_set, progress=False,
-                 on_epoch=lambda r: print(f"  {name} epoch {r['epoch']}: val MSE {r['val_mse']:.5f} ({r['seconds']:.1f}s)", flush=True))
-    seconds = time.perf_counter() - tic
+    trained = Path(args.work) / name / "checkpoint.pt"
+    if args.reuse and trained.is_file():  # only the mixtures are fitted again
+        ckpt = load_checkpoint(trained)
+        if ckpt.config != config:
+            raise SystemExit(f"{trained} was trained with another config than this command's; run without --reuse")
+        seconds = float("nan")
+    else:
+        ckpt = train(config, Path(args.work) / name, data=train_set, progress=False,
+                     on_epoch=lambda r: print(f"  {name} epoch {r['epoch']}: val MSE {r['val_mse']:.5f} ({r['seconds']:.1f}s)", flush=True))
+        seconds = time.perf_counter() - tic
     hand = fit_hand(ckpt, train_set.images, train_set.labels, chars, baseline=box[1], cap_top=box[0], seed=args.seed)
     path = save_hand(Path(args.out) / f"{name}.pt", hand)
     return {"model": name, "chars": len(chars), "train images": len(train_set), "epochs": config.train.epochs,
-            "seconds": round(seconds), **glyph_report(ckpt, test_images), "kB": round(path.stat().st_size / 1024)}
+            "seconds": seconds, **glyph_report(ckpt, test_images), "kB": round(path.stat().st_size / 1024)}
 
 
 def main() -> None:
@@ -82,6 +89,7 @@ def main() -> None:
     parser.add_argument("--tv", type=float, default=0.05, help="weight of the ink total-variation term")
     parser.add_argument("--edge", type=float, default=0.1, help="weight of the start/end-on-the-edge term")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reuse", action="store_true", help="fit the mixtures on the checkpoints already in --work (same config) instead of training")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default); 1 is faster on a busy machine")
     parser.add_argument("--set", action="append", default=[], help="extra config override for both models, e.g. train.lr=2e-3")
     parser.add_argument("--letters-set", action="append", default=[], help="extra config override for the letters model, e.g. model.image_size=32")
@@ -111,7 +119,8 @@ def main() -> None:
     print("| model | characters | train images | epochs | train time | held-out MSE | pen-down pieces / glyph | |last step - right ink edge| | file |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['model']} | {r['chars']} | {r['train images']} | {r['epochs']} | {r['seconds']} s | {r['mse']:.4f} | "
+        trained = "reused" if r["seconds"] != r["seconds"] else f"{r['seconds']:.0f} s"
+        print(f"| {r['model']} | {r['chars']} | {r['train images']} | {r['epochs']} | {trained} | {r['mse']:.4f} | "
               f"{r['pieces']:.2f} | {r['end_px']:.2f} px | {r['kB']} kB |")
     print(json.dumps(rows))
 

@@ -50,7 +50,9 @@ class WritingStyle:
     line_spacing: float = 1.5
     width_mm: float = 0.0  # line width; 0 = the page's drawable width
     align: str = "left"
-    neatness: float = 0.6  # 1: the most typical glyph, no jitter; 0: 1.5 times the natural spread
+    # 1: the most typical glyph, no jitter; 0: 1.5 times the natural spread.  0.8: the independent
+    # judges of tests/test_handwriting.py read >= 95% of the digits (0.6 read 94.2%).
+    neatness: float = 0.8
     slant_deg: float = 6.0  # mean slant to the right
     connect: bool = False  # join the letters of each word into one pen-down stroke
     fallback: bool = False  # draw characters no model knows from a single-stroke font
