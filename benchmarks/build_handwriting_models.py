@@ -7,7 +7,7 @@
   Hershey fonts with random affine and thickness augmentation (igae_robot/hershey_glyphs.py).
 
 Both train with the two gesture terms of igae_robot/gesture_terms.py (ink total variation: fewer pen
-lifts; start/end on the ink's left/right edge: ``--connect``), then fit the per-character
+lifts; end on the ink's right edge: ``--connect``), then fit the per-character
 mixtures igae handwrite samples from (igae_robot/hand.py) and save float16 weights.  Seeded: the same
 command on the same machine gives the same files.  The table reports, on images not trained on
 (MNIST test; freshly rendered glyphs), the MSE, the pen-down pieces per glyph and how far the last

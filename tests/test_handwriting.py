@@ -62,9 +62,11 @@ def test_ink_edges_and_edge_loss():
     left, right = ink_edges(image)
     assert left[0] == pytest.approx(7 / 28) and right[0] == pytest.approx(21 / 28)
     assert (left[1], right[1]) == (0, 1)  # blank
-    # A pen starting at the left edge and ending on the right edge (4 moves of 0.125 from 0.25) has no loss.
+    # A pen ending on the right edge (4 moves of 0.125 from 0.25) has no loss, wherever it starts.
     on_edges = _gesture([[1.0] * 5], start_x=7 / 28, steps=5, step_x=(21 / 28 - 7 / 28) / 4)
     assert edge_loss(on_edges, image[:1]) == pytest.approx(0.0, abs=1e-12)
+    from_middle = _gesture([[1.0] * 5], start_x=0.5, steps=5, step_x=(21 / 28 - 0.5) / 4)
+    assert edge_loss(from_middle, image[:1]) == pytest.approx(0.0, abs=1e-12)
     assert edge_loss(_gesture([[1.0] * 5], start_x=0.0), image[:1]) > 0.01
 
 
