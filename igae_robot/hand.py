@@ -81,7 +81,17 @@ class Hand:
             x = x.clamp(min=0.0)
         gesture = self.model.decode_features(x)
         labels = torch.as_tensor([ord(ch) for ch in chars])
-        return gesture.to_gestures(variance=self.model.variance(gesture), dt_s=self.config.train.dt_s, labels=labels)
+        drawn = gesture.to_gestures(variance=self.model.variance(gesture), dt_s=self.config.train.dt_s, labels=labels)
+        return [_lift_off_canvas(g) for g in drawn]
+
+
+def _lift_off_canvas(g: Gesture) -> Gesture:
+    """The pen up wherever the gesture leaves the canvas.  Ink out there never showed in the training
+    loss, so a model may keep the pen down while it wanders (a j went on 0.3 canvas above its dot)."""
+    outside = ((g.points < 0.0) | (g.points > 1.0)).any(axis=1)
+    if not outside.any():
+        return g
+    return Gesture(g.points, g.pressure, np.where(outside, 0.0, g.intensity), g.dt_s, g.label, g.variance)
 
 
 @torch.no_grad()
