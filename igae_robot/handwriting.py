@@ -251,8 +251,8 @@ def _word_strokes(gestures: list[Gesture], placements: list[Placement], chars: l
 
 def _joined(run: list[tuple[Gesture, Placement]]) -> list[Polyline]:
     """Letters drawn without lifting the pen: each from its first pen-down step to its last step (the exit
-    stroke the edge term trains towards the right edge), the last letter only to its last pen-down step,
-    and a straight link from each letter's end to the next one's start."""
+    stroke the edge term trains towards the right edge, as far as it stays on the canvas), the last letter
+    only to its last pen-down step, and a straight link from each letter's end to the next one's start."""
     if not run:
         return []
     points, pressure, times = [], [], []
@@ -261,6 +261,9 @@ def _joined(run: list[tuple[Gesture, Placement]]) -> list[Polyline]:
         down = np.flatnonzero(g.pen_down())
         stop = len(g) if k < len(run) - 1 else down[-1] + 1
         idx = np.arange(down[0], stop)
+        # Steps off the canvas were never seen by the training loss (the hand lifts the pen there):
+        # the link skips them rather than draw where the model wandered.
+        idx = idx[((g.points[idx] >= 0.0) & (g.points[idx] <= 1.0)).all(axis=1)]
         points.append(place.to_page(g.points[idx]))
         pressure.append(g.pressure[idx])
         times.append(t0 + (idx - idx[0] + 1) * g.dt_s)
