@@ -51,7 +51,7 @@ class WritingStyle:
     width_mm: float = 0.0  # line width; 0 = the page's drawable width
     align: str = "left"
     # 1: the most typical glyph, no jitter; 0: 1.5 times the natural spread.  0.8: the independent
-    # judges of tests/test_handwriting.py read >= 95% of the digits (0.6 read 94.2%).
+    # judge of tests/test_handwriting.py reads >= 95% of the digits (with hand format 1, 0.6 read 94.2%).
     neatness: float = 0.8
     slant_deg: float = 6.0  # mean slant to the right
     connect: bool = False  # join the letters of each word into one pen-down stroke
