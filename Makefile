@@ -20,10 +20,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# LinuxCNC's standalone G-code interpreter (rs274) validates every G-code file the tests write.
+# LinuxCNC's standalone G-code interpreter (rs274) validates every G-code file the tests write;
+# the DejaVu fonts teach the handwriting tests' letter judge to read (tests/letter_judge.py).
 system-deps:
 	@command -v rs274 >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq --no-install-recommends linuxcnc-uspace >/dev/null; }
+	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null; }
 
 demo: setup
 	$(VENV)/bin/igae demo

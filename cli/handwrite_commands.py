@@ -31,7 +31,7 @@ def handwrite(
     line_spacing: float = typer.Option(1.5, help="distance of lines, in line heights (cap height + descender)"),
     align: str = typer.Option("left", help="left, centre or right"),
     seed: int = typer.Option(0, help="the same text and seed give the same file; another seed, other glyphs"),
-    neatness: float = typer.Option(0.6, help="1: the most typical glyphs, no jitter; 0: 1.5 times the natural spread"),
+    neatness: float = typer.Option(0.8, help="1: the most typical glyphs, no jitter; 0: 1.5 times the natural spread"),
     slant: float = typer.Option(6.0, help="mean slant to the right, degrees"),
     connect: bool = typer.Option(False, "--connect", help="join the letters of each word into one pen-down stroke"),
     fallback: bool = typer.Option(False, "--fallback", help="draw characters no model knows from a single-stroke font"),

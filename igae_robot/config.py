@@ -49,7 +49,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model for training
     dt_s: float = 0.05  # seconds per gesture step at nominal playback speed (exported timing)
     intensity_tv: float = 0.0  # weight of the ink's total variation over steps: fewer pen lifts (gesture_terms.py)
-    edge: float = 0.0  # weight of "start on the ink's left edge, end on its right edge" (connected writing)
+    edge: float = 0.0  # weight of "end on the ink's right edge" (connected writing, gesture_terms.py)
 
 
 @dataclass(frozen=True)

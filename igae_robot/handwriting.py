@@ -50,7 +50,9 @@ class WritingStyle:
     line_spacing: float = 1.5
     width_mm: float = 0.0  # line width; 0 = the page's drawable width
     align: str = "left"
-    neatness: float = 0.6  # 1: the most typical glyph, no jitter; 0: 1.5 times the natural spread
+    # 1: the most typical glyph, no jitter; 0: 1.5 times the natural spread.  0.8: the independent
+    # judge of tests/test_handwriting.py reads >= 95% of the digits (with hand format 1, 0.6 read 94.2%).
+    neatness: float = 0.8
     slant_deg: float = 6.0  # mean slant to the right
     connect: bool = False  # join the letters of each word into one pen-down stroke
     fallback: bool = False  # draw characters no model knows from a single-stroke font
@@ -249,8 +251,8 @@ def _word_strokes(gestures: list[Gesture], placements: list[Placement], chars: l
 
 def _joined(run: list[tuple[Gesture, Placement]]) -> list[Polyline]:
     """Letters drawn without lifting the pen: each from its first pen-down step to its last step (the exit
-    stroke the edge term trains towards the right edge), the last letter only to its last pen-down step,
-    and a straight link from each letter's end to the next one's start."""
+    stroke the edge term trains towards the right edge, as far as it stays on the canvas), the last letter
+    only to its last pen-down step, and a straight link from each letter's end to the next one's start."""
     if not run:
         return []
     points, pressure, times = [], [], []
@@ -259,6 +261,9 @@ def _joined(run: list[tuple[Gesture, Placement]]) -> list[Polyline]:
         down = np.flatnonzero(g.pen_down())
         stop = len(g) if k < len(run) - 1 else down[-1] + 1
         idx = np.arange(down[0], stop)
+        # Steps off the canvas were never seen by the training loss (the hand lifts the pen there):
+        # the link skips them rather than draw where the model wandered.
+        idx = idx[((g.points[idx] >= 0.0) & (g.points[idx] <= 1.0)).all(axis=1)]
         points.append(place.to_page(g.points[idx]))
         pressure.append(g.pressure[idx])
         times.append(t0 + (idx - idx[0] + 1) * g.dt_s)

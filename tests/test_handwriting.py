@@ -3,10 +3,13 @@ on the shipped models (legibility by an independent MNIST judge, variation, --co
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 import torch
 from fixtures_machine import assert_moves_inside, run_rs274
+from letter_judge import DEJAVU_FILES, LOWER, dejavu_fonts, train_judge
 from typer.testing import CliRunner
 
 from igae_robot.check import render_polylines
@@ -19,11 +22,15 @@ from igae_robot.gesture_tensors import GestureTensors
 from igae_robot.gesture_terms import edge_loss, ink_edges, intensity_tv
 from igae_robot.hand import builtin_hand
 from igae_robot.handwriting import WritingStyle, write_text
+from igae_robot.hershey_glyphs import BASELINE, CAP_TOP, render_glyphs
 from igae_robot.machine import load_machine
 from igae_robot.page import Page
 from igae_robot.train import train
 
 runner = CliRunner()
+# The digit judge: an MLP, three passes over the MNIST training digits (it must read > 95% of MNIST test).
+JUDGE_EPOCHS = 3
+LETTERS_READ = 0.9  # measured 98.8% with the shipped letters model (88.7% at --neatness 0) (docs/readme-issue-5.md)
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +62,11 @@ def test_ink_edges_and_edge_loss():
     left, right = ink_edges(image)
     assert left[0] == pytest.approx(7 / 28) and right[0] == pytest.approx(21 / 28)
     assert (left[1], right[1]) == (0, 1)  # blank
-    # A pen starting at the left edge and ending on the right edge (4 moves of 0.125 from 0.25) has no loss.
+    # A pen ending on the right edge (4 moves of 0.125 from 0.25) has no loss, wherever it starts.
     on_edges = _gesture([[1.0] * 5], start_x=7 / 28, steps=5, step_x=(21 / 28 - 7 / 28) / 4)
     assert edge_loss(on_edges, image[:1]) == pytest.approx(0.0, abs=1e-12)
+    from_middle = _gesture([[1.0] * 5], start_x=0.5, steps=5, step_x=(21 / 28 - 0.5) / 4)
+    assert edge_loss(from_middle, image[:1]) == pytest.approx(0.0, abs=1e-12)
     assert edge_loss(_gesture([[1.0] * 5], start_x=0.0), image[:1]) > 0.01
 
 
@@ -118,30 +127,65 @@ def _glyph_images(path) -> tuple[torch.Tensor, list[str]]:
     return images, [chr(p.label) for p in sheet.placements]
 
 
-def test_digits_are_legible_to_an_independent_judge(hands, mnist_dir, tmp_path):
-    from sklearn.neural_network import MLPClassifier
-
+@torch.enable_grad()
+def _digit_judge(mnist_dir) -> torch.nn.Module:
+    """An MLP (784-256-10) trained for a few passes on the real MNIST training digits.  In torch: seconds,
+    where sklearn's MLPClassifier took two minutes for a weaker judge on a busy 2-core machine."""
     train_set = load_dataset("mnist", mnist_dir, "train")
+    torch.manual_seed(0)
+    judge = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    optimiser = torch.optim.Adam(judge.parameters(), lr=2e-3)
+    for _ in range(JUDGE_EPOCHS):
+        for batch in torch.randperm(len(train_set)).split(128):
+            loss = torch.nn.functional.cross_entropy(judge(train_set.images[batch]), train_set.labels[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return judge.eval()
+
+
+@torch.no_grad()
+def test_digits_are_legible_to_an_independent_judge(hands, mnist_dir, tmp_path):
+    judge = _digit_judge(mnist_dir)
     test_set = load_dataset("mnist", mnist_dir, "test")
-    judge = MLPClassifier((256,), max_iter=30, random_state=0)
-    judge.fit(train_set.images[:20000].reshape(-1, 784).numpy(), train_set.labels[:20000].numpy())
-    judge_acc = judge.score(test_set.images[:2000].reshape(-1, 784).numpy(), test_set.labels[:2000].numpy())
+    judge_acc = float((judge(test_set.images[:2000]).argmax(1) == test_set.labels[:2000]).float().mean())
     assert judge_acc > 0.95  # a judge that reads real handwriting
 
     rng = np.random.default_rng(2024)
     strings = ["".join(map(str, rng.integers(0, 10, rng.integers(3, 9)))) for _ in range(200)]
     images, truth = [], []
-    for part in range(4):  # 50 strings a page
+    for part in range(4):  # 50 strings a page, written with igae handwrite's defaults but the size
         path = tmp_path / f"digits{part}.svg"
-        sheet = write_text("\n".join(strings[part * 50 : part * 50 + 50]), hands, Page.from_spec("A3"), WritingStyle(size_mm=3, seed=part, neatness=0.8))  # default 0.6 reads 94.2%
+        sheet = write_text("\n".join(strings[part * 50 : part * 50 + 50]), hands, Page.from_spec("A3"), WritingStyle(size_mm=3, seed=part))
         export_file(sheet, path, "svg")
         x, chars = _glyph_images(path)
         images.append(x)
         truth += chars
-    read = judge.predict(torch.cat(images).reshape(-1, 784).numpy())
+    read = judge(torch.cat(images)).argmax(1).numpy()
     accuracy = float(np.mean(read == np.array([int(c) for c in truth])))
     print(f"judge reads {accuracy:.1%} of {len(truth)} digits (judge on MNIST test: {judge_acc:.1%})")
     assert accuracy >= 0.95
+
+
+@pytest.mark.skipif(len(dejavu_fonts()) < len(DEJAVU_FILES), reason="REQUIRED-IN-CI: the DejaVu fonts (apt-get install fonts-dejavu-core; make system-deps)")
+def test_lower_case_letters_are_legible_to_an_independent_judge(hands, tmp_path):
+    assert (hands[1].cap_top, hands[1].baseline) == pytest.approx((CAP_TOP, BASELINE))  # the judge's glyph box
+    judge = train_judge()
+    # The judge reads the type the letters model learnt from, though it never saw that font.
+    teacher, teacher_labels = render_glyphs(LOWER, 10, seed=1, fonts=("futural", "rowmans"))
+    judge_acc = judge.score(teacher.reshape(len(teacher), -1), teacher_labels)
+    assert judge_acc > 0.9
+
+    rng = np.random.default_rng(2025)
+    words = ["".join(rng.choice(list(LOWER), rng.integers(3, 9))) for _ in range(100)]
+    path = tmp_path / "words.svg"
+    export_file(write_text(" ".join(words), hands, Page.from_spec("A3"), WritingStyle(size_mm=4, seed=1)), path, "svg")
+    images, truth = _glyph_images(path)
+    read = np.array([LOWER[k] for k in judge.predict(images.reshape(len(images), -1).numpy())])
+    accuracy = float(np.mean(read == np.array(truth)))
+    misread = Counter(f"{t}->{r}" for t, r in zip(truth, read) if t != r).most_common(8)
+    print(f"judge reads {accuracy:.1%} of {len(truth)} letters (judge on the teacher font: {judge_acc:.1%}); most misread: {misread}")
+    assert accuracy >= LETTERS_READ
 
 
 def _iou(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
