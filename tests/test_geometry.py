@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from fixtures_machine import DOT, EMPTY, LINE, SQUARE, TOY_MACHINE, TOY_PAGE, gesture, polyline, random_glyph_gestures
 
 from igae_robot import geometry
-from igae_robot.errors import PageError
+from igae_robot.errors import GestureError, PageError
 from igae_robot.layout import layout_grid
 from igae_robot.machine import load_machine
 from igae_robot.page import Page
@@ -198,15 +200,121 @@ def test_plot_stats_time_estimate():
 
 
 @pytest.mark.parametrize("grid", [False, True], ids=["random", "grid-with-ties"])
-def test_order_of_few_strokes_matches_the_numpy_path(grid):
-    """Up to 16 strokes run on Python floats; the choices must be the numpy path's, step for step."""
+def test_greedy_walk_on_the_kd_tree_matches_brute_force(grid):
+    """The KD-tree walk makes the brute-force walk's choices step for step, ties included (on a
+    grid many ends are equally near, and the tree is asked again for more of them)."""
     rng = np.random.default_rng(7)
-    for trial in range(300):
-        n = 2 + trial % 15
+    for trial in range(200):
+        n = 2 + trial % 60
         ends = rng.integers(0, 4, (2, n, 2)).astype(float) if grid else rng.uniform(0, 50, (2, n, 2))
         start = None if trial % 3 else [float(v) for v in rng.uniform(0, 50, 2)]
-        begin = None if start is None else np.asarray(start)
-        seq, flip = geometry._greedy(ends[0], ends[1], begin)
-        seq, flip = geometry._two_opt(ends[0], ends[1], seq, flip, begin, 50)
-        few = geometry._order_few(ends[0].tolist(), ends[1].tolist(), start, 50)
-        assert (few[0], few[1]) == (seq.tolist(), flip.tolist()), trial
+        seq, flip = geometry._greedy(ends[0], ends[1], None if start is None else np.asarray(start))
+        brute = geometry._order_few(ends[0].tolist(), ends[1].tolist(), start, max_passes=0)
+        assert (seq.tolist(), flip.tolist()) == (brute[0], brute[1]), trial
+
+
+def _strokes(draw_points, n, rng) -> list[geometry.Polyline]:
+    """n strokes of 1-4 points; pressure and time differ along each stroke so a reversal shows."""
+    out = []
+    for k in range(n):
+        pts = draw_points(int(rng.integers(1, 5)))
+        m = len(pts)
+        out.append(geometry.Polyline(pts, np.linspace(0.1, 0.9, m), np.arange(m) * 0.05 + k, glyph=k))
+    return out
+
+
+def _rows(p: geometry.Polyline) -> tuple:
+    """A stroke as it is drawn: (x, y, pressure, t) per point."""
+    return tuple(map(tuple, np.column_stack([p.points, p.pressure, p.t_s]).tolist()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 90),
+    seed=st.integers(0, 2**32 - 1),
+    grid=st.booleans(),
+    with_start=st.booleans(),
+)
+def test_order_draws_every_stroke_once_and_never_travels_more(n, seed, grid, with_start):
+    rng = np.random.default_rng(seed)
+    if grid:  # many ties, strokes that share ends, dots
+        draw = lambda m: rng.integers(0, 5, (m, 2)).astype(float)  # noqa: E731
+    else:
+        draw = lambda m: rng.uniform(0, 200, (m, 2))  # noqa: E731
+    strokes = _strokes(draw, n, rng)
+    start = [float(v) for v in rng.uniform(0, 200, 2)] if with_start else None
+    ordered = geometry.order(strokes, start=start)
+    # Nothing lost, nothing doubled: each stroke once, as given or reversed whole (points, pressure, time).
+    given_rows = sorted(min(_rows(p), _rows(p.reversed())) for p in strokes)
+    assert sorted(min(_rows(p), _rows(p.reversed())) for p in ordered) == given_rows
+    assert all(_rows(p) in (_rows(q), _rows(q.reversed())) for p in ordered for q in strokes if q.glyph == p.glyph)
+    travel = geometry.travel_length(ordered, start)
+    greedy = geometry.travel_length(geometry.order(strokes, start=start, max_passes=0), start)
+    assert travel <= greedy + 1e-9
+    assert travel <= geometry.travel_length(strokes, start) + 1e-9
+
+
+def test_order_reports_progress_to_the_end():
+    rng = np.random.default_rng(3)
+    strokes = [polyline(rng.uniform(0, 100, (2, 2))) for _ in range(500)]
+    calls = []
+    geometry.order(strokes, progress=lambda done, total: calls.append((done, total)))
+    assert 10 <= len(calls) <= 300  # now and then, not once a stroke
+    assert calls[-1][0] == calls[-1][1] > 0
+    assert {total for _, total in calls} == {calls[-1][1]}
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def _distances_measured(monkeypatch, n: int) -> int:
+    """Distances measured in Python while ordering n short strokes at a constant density (a page
+    of glyphs: more glyphs, a bigger page).  KD-tree queries (O(log n) each) are not counted."""
+    count = [0]
+
+    def counting(fn):
+        def wrapped(*args):
+            count[0] += 1
+            return fn(*args)
+
+        return wrapped
+
+    monkeypatch.setattr(geometry, "_dist", counting(geometry._dist))
+    monkeypatch.setattr(geometry, "_hop_length", counting(geometry._hop_length))
+    rng = np.random.default_rng(11)
+    side = 10 * np.sqrt(n)  # mm: one stroke per 10 x 10 mm
+    strokes = [polyline(a + rng.uniform(-3, 3, (2, 2))) for a in rng.uniform(0, side, (n, 2))]
+    geometry.order(strokes)
+    return count[0]
+
+
+def test_ordering_work_grows_near_linearly(monkeypatch):
+    """Four times the strokes, about four times the work (quadratic ordering did sixteen): counted, not timed."""
+    small, large = _distances_measured(monkeypatch, 1000), _distances_measured(monkeypatch, 4000)
+    assert small > 1000  # the count sees the work
+    assert large < 5.5 * small, (small, large)
+
+
+@pytest.mark.parametrize("with_start", [False, True])
+def test_route_bookkeeping_stays_true_through_the_moves(with_start):
+    """After many 2-opt and Or-opt moves, the cached hops and positions still describe the route."""
+    rng = np.random.default_rng(5)
+    ends = rng.integers(0, 30, (2, 300, 2)).astype(float)  # ties and shared ends too
+    start = np.array([3.0, 4.0]) if with_start else None
+    seq, flip = geometry._greedy(ends[0], ends[1], start)
+    route = geometry._Route(ends[0], ends[1], seq, flip, start)
+    moves = sum(bool(route.improve_at(a)) for _ in range(3) for a in route.path_ends())
+    assert moves > 20
+    xy = route.xy
+    hops = [0.0 if a is None or b is None else np.hypot(*np.subtract(xy[a], xy[b])) for a, b in
+            ((route.out_end(p), route.in_end(p + 1)) for p in range(-1, route.n))]
+    assert route.hops == pytest.approx(hops, abs=1e-9)
+    assert sorted(route.seq) == list(range(300))
+    assert [route.pos[s] for s in route.seq] == list(range(300))
+
+
+@pytest.mark.parametrize("n", [5, 40], ids=["few", "many"])
+def test_order_refuses_a_stroke_end_that_is_not_a_number(n):
+    rng = np.random.default_rng(2)
+    strokes = [polyline(rng.uniform(0, 50, (2, 2)), glyph=k) for k in range(n)]
+    strokes[3] = polyline([[1.0, 2.0], [np.inf, 4.0]], glyph=7)
+    with pytest.raises(GestureError, match=r"glyph 7.*not finite"):
+        geometry.order(strokes)
