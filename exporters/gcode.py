@@ -19,10 +19,13 @@ Program shape (every profile)::
 
 Pen up/down: ``servo`` -> ``M5`` / ``M3 S<s>`` each followed by ``G4 P<dwell_s>``;
 ``z`` -> ``G0 Z<z_up>`` / ``G1 Z<z> F<plunge>``.  Feeds follow the gesture's step velocity
-(:func:`igae_robot.sheet.pen_speeds_mm_s`).  Every coordinate is checked against the profile's
-work area (and Z range) before a single line is written: a move outside is an ExportError,
-never clipped.  Numbers are fixed-point (RS274 rejects ``1e-5``); comments use ``;`` (Marlin does
-not read parentheses).
+(:func:`igae_robot.sheet.pen_speeds_mm_s`).  Every value is checked against the profile before
+a single line is written: X/Y against the work area, Z against the Z range and, while the pen is
+down, against the band from the paper to ``depth_mm`` below it; S against ``s_range``; F against
+``feed_mm_min``.  A value outside is an ExportError naming stroke, glyph, point and value, never
+clipped.  Header, home and footer lines were checked when the profile was built (see
+:mod:`igae_robot.machine`), and no comment can hold a line break.  Numbers are fixed-point
+(RS274 rejects ``1e-5``); comments use ``;`` (Marlin does not read parentheses).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from igae_robot.sheet import Sheet, pen_speeds_mm_s, plot_stats
 from igae_robot.units import MM_DIGITS
 from igae_robot.units import format_number as fmt
 
+from ._limits import check_polylines, comment_text, first_outside
 from ._meta import Meta, parse_meta, sheet_meta_lines, stroke_line
 
 __all__ = ["write_gcode", "read_gcode", "gcode_lines"]
@@ -57,9 +61,12 @@ def gcode_lines(sheet: Sheet, machine: Machine, home: bool = False, return_to_or
         name = getattr(machine, "name", None)
         raise ExportError(f"G-code needs a plotter profile (--machine grbl-servo, grbl-z, marlin...), got {name!r}")
     transform = machine.page_transform(sheet.page)
+    _check_pen(sheet.polylines, machine)
+    check_polylines(sheet.polylines)
     strokes = [apply_affine(transform, p.points) for p in sheet.polylines]
     _check_bounds(strokes, sheet.polylines, machine)
     speeds = pen_speeds_mm_s(sheet.polylines, machine)
+    _check_feeds(speeds, sheet.polylines, machine)
     lines = _header(sheet, machine, strokes, transform)
     lines += ["G21", "G90", *machine.header]
     if home and machine.home:
@@ -92,10 +99,48 @@ def gcode_lines(sheet: Sheet, machine: Machine, home: bool = False, return_to_or
 
 def _pen_value(machine: Machine, pressure: float) -> str:
     """S (servo) or Z (z pen) text for a pressure in [0,1]."""
+    return fmt(float(_pen_values(machine, np.array([pressure]))[0]), 3 if machine.pen == "servo" else MM_DIGITS)
+
+
+def _pen_values(machine: Machine, pressure: np.ndarray) -> np.ndarray:
+    """S (servo) or Z (z pen) of the pen while down, for pressure (N,) in [0,1]."""
     if machine.pen == "servo":
         lo, hi = machine.s_range
-        return fmt(lo + (hi - lo) * float(pressure), 3)
-    return fmt(float(machine.pen_z_mm(np.array([pressure]))[0]), MM_DIGITS)
+        return lo + (hi - lo) * pressure
+    return machine.pen_z_mm(pressure)
+
+
+def _pen_range(machine: Machine) -> tuple[str, float, float, str]:
+    """(axis letter, lowest, highest, what the range is) of the pen-down S or Z values."""
+    if machine.pen == "servo":
+        return "S", *machine.s_range, "s_range"
+    lo, hi = machine.z_down_mm - machine.depth_mm, machine.z_down_mm
+    return "Z", lo, hi, "pen-down Z range (paper .. paper - depth_mm)"
+
+
+def _check_pen(polylines, machine: Machine) -> None:
+    """Every S or Z the pen gets while down lies in its range: a pressure of 1e9 would drive the pen through
+    the table, a negative one leave it hovering over the paper (nothing drawn, silently)."""
+    letter, lo, hi, what = _pen_range(machine)
+    for k, poly in enumerate(polylines):
+        values = _pen_values(machine, poly.pressure)
+        i = first_outside(values, lo, hi)
+        if i is not None:
+            raise ExportError(
+                f"stroke {k} of glyph {poly.glyph}, point {i}: pressure {poly.pressure[i]:g} would send {letter}{values[i]:g}, "
+                f"outside the {what} {fmt(lo)}..{fmt(hi)} of {machine.name!r}; pressure must be in 0..1"
+            )
+
+
+def _check_feeds(speeds: list[np.ndarray], polylines, machine: Machine) -> None:
+    lo, hi = machine.feed_mm_min
+    for k, (v, poly) in enumerate(zip(speeds, polylines)):
+        i = first_outside(v * 60.0, lo, hi)
+        if i is not None:
+            raise ExportError(
+                f"stroke {k} of glyph {poly.glyph}, segment {i}: feed F{v[i] * 60.0:g} is outside feed_mm_min "
+                f"{fmt(lo)}..{fmt(hi)} of {machine.name!r}"
+            )
 
 
 def _pen_down(machine: Machine, pressure: float) -> list[str]:
@@ -117,11 +162,12 @@ def _dwell(machine: Machine) -> list[str]:
 def _check_bounds(strokes: list[np.ndarray], polylines, machine: Machine) -> None:
     x0, y0, x1, y1 = machine.bounds_mm()
     for k, (xy, poly) in enumerate(zip(strokes, polylines)):
-        outside = (xy[:, 0] < x0 - _TOL_MM) | (xy[:, 0] > x1 + _TOL_MM) | (xy[:, 1] < y0 - _TOL_MM) | (xy[:, 1] > y1 + _TOL_MM)
+        inside = (xy[:, 0] >= x0 - _TOL_MM) & (xy[:, 0] <= x1 + _TOL_MM) & (xy[:, 1] >= y0 - _TOL_MM) & (xy[:, 1] <= y1 + _TOL_MM)
+        outside = ~inside  # NaN is outside
         if outside.any():
             x, y = xy[int(np.argmax(outside))]
             raise ExportError(
-                f"stroke {k} of glyph {poly.glyph} moves to X{fmt(x, 2)} Y{fmt(y, 2)}, outside the work area of "
+                f"stroke {k} of glyph {poly.glyph} moves to X{_show(x)} Y{_show(y)}, outside the work area of "
                 f"{machine.name!r} ({machine.describe_work_area()}); use a smaller page or cell, or another profile"
             )
     if machine.pen == "z":
@@ -130,6 +176,11 @@ def _check_bounds(strokes: list[np.ndarray], polylines, machine: Machine) -> Non
         bad = [z for z in zs if not lo - _TOL_MM <= z <= hi + _TOL_MM]
         if bad:
             raise ExportError(f"pen Z {fmt(bad[0])} mm is outside the Z range {fmt(lo)}..{fmt(hi)} mm of {machine.name!r}")
+
+
+def _show(x: float) -> str:
+    """A number for a message: fixed point when finite (as written), else nan / inf."""
+    return fmt(x, 2) if np.isfinite(x) and abs(x) < 1e15 else f"{x:g}"
 
 
 def _header(sheet: Sheet, machine: Machine, strokes: list[np.ndarray], transform) -> list[str]:
@@ -160,8 +211,8 @@ def _header(sheet: Sheet, machine: Machine, strokes: list[np.ndarray], transform
 
 
 def _safe(text: str) -> str:
-    """No parentheses in comments: some senders treat them as nested comments."""
-    return text.replace("(", "[").replace(")", "]")
+    """No parentheses in comments: some senders treat them as nested comments.  No line breaks: the rest would run."""
+    return comment_text(text).replace("(", "[").replace(")", "]")
 
 
 # ---- reader ----------------------------------------------------------------------------------

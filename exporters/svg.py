@@ -7,7 +7,8 @@ of the label as the layer (pen) id.  Layers are one per glyph row (``layers="row
 (``"glyph"``), per pen width (``"pen"``: strokes binned by mean pressure into ``pens`` layers, for
 a plotter with several pens) or a single layer (``"one"``).
 
-Stroke width follows the stroke's mean pressure, ``width_mm[0] .. width_mm[1]``.  A path cannot
+Stroke width follows the stroke's mean pressure, ``width_mm[0] .. width_mm[1]``; every point must be
+finite and on the page, every pressure in 0..1, or nothing is written (ExportError).  A path cannot
 change width, so each path also keeps its per-point pressure in ``data-igae-pressure`` (ignored by
 other software) for the re-render check.  A dot (a stroke of one point, or of no length) is a
 ``DOT_MM`` long segment at its point: vpype drops zero-length paths, so plotters fed through it
@@ -35,6 +36,7 @@ from igae_robot.machine import Machine
 from igae_robot.sheet import Sheet
 from igae_robot.units import MM_DIGITS, format_number, format_numbers, join_numbers
 
+from ._limits import TOL, check_polylines, locate
 from ._meta import Meta, parse_meta, sheet_meta_lines
 
 __all__ = ["write_svg", "svg_texts", "read_svg", "LAYER_MODES"]
@@ -78,6 +80,9 @@ def svg_texts(
     if pens < 1:
         raise ExportError(f"--pens must be at least 1, got {pens}")
     polylines = [poly for sheet in sheets for poly in sheet.polylines]
+    check_polylines(polylines)
+    for sheet in sheets:
+        _check_on_page(sheet)
     points, pressure, mean_pressure = _drawn(polylines)
     coords, pressures = _stroke_texts(points, pressure)
     widths = format_numbers(width_mm[0] + (width_mm[1] - width_mm[0]) * mean_pressure, 4)
@@ -89,6 +94,22 @@ def svg_texts(
         texts.append(_document(sheet, extra, _layers(sheet, paths, layers, pens)))
         k += n
     return texts
+
+
+def _check_on_page(sheet: Sheet) -> None:
+    """Every point on the sheet of paper (a plotter fed this SVG would leave the paper otherwise)."""
+    if not sheet.polylines:
+        return
+    points = np.concatenate([p.points for p in sheet.polylines])
+    w, h = sheet.page.width_mm, sheet.page.height_mm
+    off = ~((points >= -TOL) & (points <= [w + TOL, h + TOL])).all(axis=1)
+    if off.any():
+        k, i = locate(sheet.polylines, int(np.argmax(off)))
+        x, y = sheet.polylines[k].points[i]
+        raise ExportError(
+            f"stroke {k} of glyph {sheet.polylines[k].glyph}, point {i} at ({x:g}, {y:g}) mm lies off the page "
+            f"({format_number(w)} x {format_number(h)} mm)"
+        )
 
 
 def _drawn(polylines: list[Polyline]) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:

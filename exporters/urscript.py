@@ -13,7 +13,9 @@ blend radius ``r`` in metres::
 
 The blend radius is at most 40 % of the shorter neighbouring segment, so blends never overlap
 (the controller stops with an error when they do).  Waypoints come from
-:func:`~igae_robot.exporters.waypoints.arm_waypoints`, including its reachability check.
+:func:`~igae_robot.exporters.waypoints.arm_waypoints`, including its checks of reach, height and
+speed; every move's ``v`` is checked again here.  Nothing from a profile enters the program but
+numbers, and its name and description only inside ``#`` comments that cannot hold a line break.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from typing import TextIO
 
 import numpy as np
 
-from igae_robot.errors import CheckError
+from igae_robot.errors import CheckError, ExportError
 from igae_robot.machine import Machine, apply_affine, invert_affine
 from igae_robot.geometry import Polyline
 from igae_robot.sheet import Sheet
 from igae_robot.units import MM_DIGITS
 from igae_robot.units import format_number as fmt
 
+from ._limits import comment_text, first_outside
 from ._meta import Meta, parse_meta, sheet_meta_lines, stroke_line
 from .waypoints import arm_waypoints
 
@@ -38,24 +41,26 @@ __all__ = ["write_urscript", "read_urscript"]
 
 def write_urscript(sheet: Sheet, stream: TextIO, machine: Machine) -> None:
     """Write ``sheet`` as a URScript program for an arm profile."""
+    if machine is None or machine.kind != "arm":
+        raise ExportError(f"URScript needs an arm profile (--machine ur-table, arm-table...), got {getattr(machine, 'name', None)!r}")
     wp = arm_waypoints(sheet, machine)
     extra = [
         f"igae machine {machine.name}",
         "igae transform " + " ".join(fmt(v, 9) for v in machine.page_transform(sheet.page)),
         f"igae pen arm {fmt(machine.paper_origin_mm[2], 6)} {fmt(machine.z_up_mm, 6)} {fmt(machine.depth_mm, 6)}",
     ]
-    lines = [f"# igae URScript for {machine.name}" + (f": {machine.description}" if machine.description else "")]
-    lines += [f"# {line}" for line in sheet_meta_lines(sheet, extra)]
+    lines = [comment_text(f"# igae URScript for {machine.name}" + (f": {machine.description}" if machine.description else ""))]
+    lines += [f"# {comment_text(line)}" for line in sheet_meta_lines(sheet, extra)]
     lines.append("def igae_draw():")
     a = fmt(machine.accel_mm_s2 / 1000.0, 6)
     rot = ", ".join(fmt(v, 6) for v in machine.tool_rotation)
     xyz_m = wp.xyz_mm / 1000.0
     seg = np.linalg.norm(np.diff(wp.xyz_mm, axis=0), axis=1)  # mm, segment i ends at waypoint i+1
-    dt = np.diff(wp.t_s)
+    _check_speeds(wp.speed_mm_s, wp, machine)
     for i in range(len(wp)):
         if i == 0 or wp.stroke[i] != wp.stroke[i - 1]:
             lines.append(f"  # {stroke_line(int(wp.stroke[i]), int(wp.glyph[i]))}")
-        speed_mm_s = seg[i - 1] / dt[i - 1] if i > 0 and dt[i - 1] > 0 else machine.travel_speed_mm_s
+        speed_mm_s = wp.speed_mm_s[i]
         pose = f"p[{', '.join(fmt(c, MM_DIGITS + 3) for c in xyz_m[i])}, {rot}]"
         v = fmt(speed_mm_s / 1000.0, 6)
         # Inside a stroke (down, with a down neighbour on both sides): blended movep.
@@ -69,6 +74,18 @@ def write_urscript(sheet: Sheet, stream: TextIO, machine: Machine) -> None:
         lines.append("  textmsg(\"igae: nothing to draw\")")
     lines.append("end")
     stream.write("\n".join(lines) + "\n")
+
+
+def _check_speeds(speeds: np.ndarray, wp, machine: Machine) -> None:
+    """Every move's v is one of the profile's speeds: pen-down in speed_mm_s, travel, lowering / lifting."""
+    lo = min(machine.speed_mm_s[0], machine.travel_speed_mm_s, machine.z_speed_mm_s)
+    hi = max(machine.speed_mm_s[1], machine.travel_speed_mm_s, machine.z_speed_mm_s)
+    i = first_outside(speeds, lo, hi)
+    if i is not None:
+        raise ExportError(
+            f"move {i} (stroke {wp.stroke[i]} of glyph {wp.glyph[i]}) would run at {speeds[i]:g} mm/s, outside the "
+            f"{fmt(lo)}..{fmt(hi)} mm/s of {machine.name!r}"
+        )
 
 
 _MOVE = re.compile(r"^\s*move([lp])\(\s*p\[([^\]]*)\]")

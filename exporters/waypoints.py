@@ -6,6 +6,10 @@ says (``paper_origin_mm``: the page's top-left corner; ``paper_rotation_deg``). 
 the arm goes above its first point (pen ``up``, ``z_up_mm`` over the paper), down onto the paper,
 along the stroke (pen ``down``, z = paper - pressure x ``depth_mm``), and up again.
 
+Before anything is written every pose is checked: inside the ``reach_mm`` annulus, z between
+``depth_mm`` below the paper and ``z_up_mm`` above it (a pressure outside 0..1 is refused by name),
+pen-down speeds inside ``speed_mm_s``; an ExportError names stroke, glyph, point and value.
+
 Time stamps: pen-down segments at the gesture's step velocity mapped into the profile's
 ``speed_mm_s`` range; pen-up travel at ``travel_speed_mm_s``; lowering and lifting at ``z_speed_mm_s``.
 
@@ -34,7 +38,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
@@ -48,6 +52,7 @@ from igae_robot.sheet import Sheet, pen_speeds_mm_s
 from igae_robot.units import MM_DIGITS
 from igae_robot.units import format_number as fmt
 
+from ._limits import TOL, check_polylines, comment_text, first_outside
 from ._meta import Meta, parse_meta, sheet_meta_lines
 
 __all__ = ["Waypoints", "arm_waypoints", "write_waypoints_json", "write_waypoints_csv", "read_waypoints_json", "read_waypoints_csv", "SCHEMA", "SCHEMA_VERSION", "COLUMNS"]
@@ -59,7 +64,8 @@ COLUMNS = ("t_s", "x_mm", "y_mm", "z_mm", "pen", "pressure", "stroke", "glyph")
 
 @dataclass(frozen=True, eq=False)
 class Waypoints:
-    """M poses: t_s (M,), xyz_mm (M,3) base frame, down (M,) bool, pressure (M,), stroke (M,), glyph (M,)."""
+    """M poses: t_s (M,), xyz_mm (M,3) base frame, down (M,) bool, pressure (M,), stroke (M,), glyph (M,),
+    and speed_mm_s (M,): the tool speed of the move that reaches each pose (the first: travel speed)."""
 
     t_s: np.ndarray
     xyz_mm: np.ndarray
@@ -67,6 +73,7 @@ class Waypoints:
     pressure: np.ndarray
     stroke: np.ndarray
     glyph: np.ndarray
+    speed_mm_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -75,10 +82,15 @@ class Waypoints:
 def arm_waypoints(sheet: Sheet, machine: Machine) -> Waypoints:
     """The arm program for ``sheet``; raises ExportError naming the first waypoint out of reach."""
     if machine is None or machine.kind != "arm":
-        raise ExportError(f"waypoints need an arm profile (--machine arm-table, ur-table...), got {getattr(machine, 'name', None)!r}")
+        raise ExportError(
+            f"waypoints need an arm profile (--machine arm-table, ur-table...), got {getattr(machine, 'name', None)!r}"
+        )
     transform = machine.page_transform(sheet.page)
     paper_z = machine.paper_origin_mm[2]
+    _check_depth(sheet.polylines, machine)
+    check_polylines(sheet.polylines)
     speeds = pen_speeds_mm_s(sheet.polylines, machine)
+    _check_speeds(speeds, sheet.polylines, machine)
     rows: list[tuple] = []  # (x, y, z, down, pressure, stroke, glyph, speed to reach it)
     for k, (poly, v) in enumerate(zip(sheet.polylines, speeds)):
         xy = apply_affine(transform, poly.points)
@@ -91,10 +103,11 @@ def arm_waypoints(sheet: Sheet, machine: Machine) -> Waypoints:
         rows.append((*xy[-1], up_z, False, 0.0, k, poly.glyph, machine.z_speed_mm_s))
     if not rows:
         empty = np.zeros(0)
-        return Waypoints(empty, np.zeros((0, 3)), empty.astype(bool), empty, empty.astype(int), empty.astype(int))
+        return Waypoints(empty, np.zeros((0, 3)), empty.astype(bool), empty, empty.astype(int), empty.astype(int), empty)
     arr = np.array([r[:3] for r in rows], dtype=np.float64)
     _check_reach(arr, rows, machine)
-    step = np.linalg.norm(np.diff(arr, axis=0), axis=1) / np.array([r[7] for r in rows[1:]])
+    speed = np.array([machine.travel_speed_mm_s] + [r[7] for r in rows[1:]], dtype=np.float64)
+    step = np.linalg.norm(np.diff(arr, axis=0), axis=1) / speed[1:]
     return Waypoints(
         np.concatenate([[0.0], np.cumsum(step)]),
         arr,
@@ -102,22 +115,58 @@ def arm_waypoints(sheet: Sheet, machine: Machine) -> Waypoints:
         np.array([r[4] for r in rows], dtype=np.float64),
         np.array([r[5] for r in rows], dtype=int),
         np.array([r[6] for r in rows], dtype=int),
+        speed,
     )
 
 
+def _check_depth(polylines, machine: Machine) -> None:
+    """The pen tip while down stays between the paper and depth_mm below it: a pressure of 1e9 would
+    send the arm a kilometre into its table, a negative one leave the pen above the paper."""
+    lo, hi = -machine.depth_mm, 0.0
+    for k, poly in enumerate(polylines):
+        z = machine.pen_z_mm(poly.pressure)
+        i = first_outside(z, lo, hi)
+        if i is not None:
+            raise ExportError(
+                f"stroke {k} of glyph {poly.glyph}, point {i}: pressure {poly.pressure[i]:g} would put the pen tip "
+                f"{z[i]:g} mm from the paper, outside {fmt(lo)}..0 mm (depth_mm of {machine.name!r}); pressure must be in 0..1"
+            )
+
+
+def _check_speeds(speeds: list[np.ndarray], polylines, machine: Machine) -> None:
+    lo, hi = machine.speed_mm_s
+    for k, (v, poly) in enumerate(zip(speeds, polylines)):
+        i = first_outside(v, lo, hi)
+        if i is not None:
+            raise ExportError(
+                f"stroke {k} of glyph {poly.glyph}, segment {i}: speed {v[i]:g} mm/s is outside speed_mm_s "
+                f"{fmt(lo)}..{fmt(hi)} of {machine.name!r}"
+            )
+
+
 def _check_reach(xyz: np.ndarray, rows: list[tuple], machine: Machine) -> None:
+    """Every waypoint inside the reach annulus, and its height between depth_mm below the paper and pen-up."""
     lo, hi = machine.reach_mm
     r = np.hypot(xyz[:, 0], xyz[:, 1])
-    bad = (r < lo - 1e-6) | (r > hi + 1e-6)
+    paper_z = machine.paper_origin_mm[2]
+    with np.errstate(invalid="ignore"):
+        z_ok = (xyz[:, 2] >= paper_z - machine.depth_mm - TOL) & (xyz[:, 2] <= paper_z + machine.z_up_mm + TOL)
+        bad = ~((r >= lo - TOL) & (r <= hi + TOL) & z_ok)
     if bad.any():
         i = int(np.argmax(bad))
         x, y, z = xyz[i]
         row = rows[i]
         raise ExportError(
             f"waypoint {i} (stroke {row[5]} of glyph {row[6]}, pen {'down' if row[3] else 'up'}) at "
-            f"x={fmt(x, 1)} y={fmt(y, 1)} z={fmt(z, 1)} mm is {fmt(r[i], 1)} mm from the base axis; "
-            f"{machine.name!r} reaches {fmt(lo)}-{fmt(hi)} mm; move paper_origin_mm or use a smaller page"
+            f"x={_show(x)} y={_show(y)} z={_show(z)} mm is {_show(r[i])} mm from the base axis; "
+            f"{machine.name!r} reaches {fmt(lo)}-{fmt(hi)} mm (z {fmt(paper_z - machine.depth_mm)}..{fmt(paper_z + machine.z_up_mm)}); "
+            f"move paper_origin_mm or use a smaller page"
         )
+
+
+def _show(x: float) -> str:
+    """A number for a message: fixed point when finite (as written), else nan / inf."""
+    return fmt(x, 1) if np.isfinite(x) and abs(x) < 1e15 else f"{x:g}"
 
 
 def _rows(wp: Waypoints) -> list[list[str]]:
@@ -181,8 +230,7 @@ def write_waypoints_csv(sheet: Sheet, stream: TextIO, machine: Machine) -> None:
         "igae transform " + " ".join(fmt(v, 9) for v in machine.page_transform(sheet.page)),
         f"igae pen arm {fmt(machine.paper_origin_mm[2], 6)} {fmt(machine.z_up_mm, 6)} {fmt(machine.depth_mm, 6)}",
     ]
-    for line in sheet_meta_lines(sheet, extra):
-        stream.write(f"# {line}\n")
+    stream.write("".join(f"# {comment_text(line)}\n" for line in sheet_meta_lines(sheet, extra)))
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(_rows(wp))

@@ -20,6 +20,10 @@ intersection / total union; 1 when nothing is inked anywhere), and the check pas
 least ``min_iou``.  It is pooled because one glyph is only ~50-150 inked pixels: a pixel whose
 value sits within 1e-3 of the threshold flips under any sub-micron change, and one flip costs a
 small glyph 1-2 % of its own IoU.  The worst glyph is reported next to it.
+
+Memory is bounded before anything is allocated: the canvas side is 1..``MAX_IMAGE_SIZE`` pixels,
+and a glyph whose strokes would need more markers than ``MAX_RENDER_BYTES`` allows (a file
+written with an absurd glyph scale: its strokes span 1e30 canvases) is a CheckError naming it.
 """
 
 from __future__ import annotations
@@ -33,12 +37,17 @@ import torch
 
 from .errors import CheckError
 from .geometry import Polyline, resample_arrays
-from .gesture import Gesture
+from .gesture import MAX_IMAGE_SIZE, Gesture
 from .sheet import Sheet
 
 __all__ = ["GlyphScore", "CheckReport", "render_polylines", "render_strokes", "render_max", "gesture_polylines", "check_sheet", "DEFAULT_MIN_IOU"]
 
 DEFAULT_MIN_IOU = 0.99
+
+# The most memory one render may take: render_max multiplies a block of glyphs' markers on the canvas
+# (block x size² x markers floats), and the resampled markers of all glyphs are held at once.
+MAX_RENDER_BYTES = 1 << 30
+_BLOCK = 8  # glyphs per block in render_max
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,7 @@ def render_strokes(
     Glyphs are rendered ``group`` at a time, those with similar marker counts together (each group
     padded to its longest glyph with markers of no ink): a glyph's canvas does not depend on its group.
     """
+    _check_render_size(values, counts, per_glyph, size, spacing_px)
     dense, per_polyline = resample_arrays(values, counts, spacing_px / size)
     glyph_of = np.repeat(np.arange(len(per_glyph)), per_glyph)  # (M,)
     markers = np.bincount(glyph_of, weights=per_polyline, minlength=len(per_glyph)).astype(np.intp)  # (B,)
@@ -170,6 +180,37 @@ def render_strokes(
             (size, size),
         )
     return out
+
+
+def _check_render_size(values: np.ndarray, counts: np.ndarray, per_glyph: np.ndarray, size: int, spacing_px: float) -> None:
+    """Refuse, before allocating, a render whose markers would not fit in MAX_RENDER_BYTES."""
+    if not (isinstance(size, (int, np.integer)) and 1 <= size <= MAX_IMAGE_SIZE):
+        raise CheckError(f"canvas size {size!r} must be a whole number of pixels in 1..{MAX_IMAGE_SIZE}")
+    if len(values) == 0:
+        return
+    glyph_of = np.repeat(np.arange(len(per_glyph)), per_glyph)  # (M,) glyph of each polyline
+    finite = np.isfinite(values).all(axis=1)
+    if not finite.all():
+        row = int(np.argmax(~finite))
+        glyph = int(glyph_of[np.repeat(np.arange(len(counts)), counts)[row]])
+        raise CheckError(f"glyph {glyph}: stroke values {values[row].tolist()} are not finite numbers; was its glyph scale 0?")
+    # Markers per glyph as resample_arrays makes them: ceil(length / spacing) per segment, 1 per end.
+    seg = np.hypot(*np.diff(values[:, :2], axis=0).T) / (spacing_px / size)
+    last = np.cumsum(counts) - 1
+    markers = np.append(np.maximum(1.0, np.ceil(seg)), 1.0)
+    markers[last] = 1.0
+    per_polyline = np.add.reduceat(markers, last - counts + 1)
+    per_glyph_markers = np.bincount(glyph_of, weights=per_polyline, minlength=len(per_glyph))
+    most = MAX_RENDER_BYTES // (_BLOCK * size * size * 4)  # float32 products of one block
+    worst = int(np.argmax(per_glyph_markers))
+    if per_glyph_markers[worst] > most:
+        raise CheckError(
+            f"glyph {worst} would need {per_glyph_markers[worst]:.3g} markers to render at {size}x{size} "
+            f"(at most {most}): its strokes span {per_glyph_markers[worst] * spacing_px / size:.3g} canvas units; "
+            f"was it exported with an outlier glyph or an absurd scale?"
+        )
+    if per_glyph_markers.sum() * 64 > MAX_RENDER_BYTES:
+        raise CheckError(f"{per_glyph_markers.sum():.3g} markers to render: too many for one check; check fewer glyphs at a time")
 
 
 _TINY = 2e-19  # the smallest factor; (2e-19)² = 4e-38 is above the smallest normal float32 (1.2e-38)
@@ -220,6 +261,10 @@ def _scores(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray, n
     return inter.numpy(), union.numpy(), mse.double().numpy()
 
 
+def _glyphs(n: int) -> str:
+    return f"{n} glyph" if n == 1 else f"{n} glyphs"
+
+
 def check_sheet(
     sheet: Sheet,
     gestures: Sequence[Gesture] | None = None,
@@ -234,12 +279,21 @@ def check_sheet(
     """Score a sheet read back from a file against the gestures it came from, or against images (N,H,W) in [0,1]."""
     if (gestures is None) == (images is None):
         raise CheckError("check needs exactly one source: gestures or images")
+    if not (math.isfinite(var_coef) and var_coef >= 0 and math.isfinite(var_eps) and var_eps > 0):
+        raise CheckError(f"marker variance needs var_coef >= 0 and var_eps > 0 (finite), got {var_coef!r} and {var_eps!r}")
     count = len(gestures) if gestures is not None else len(images)
     placements = {p.glyph: p for p in sheet.placements}
     if len(placements) != count or set(placements) != set(range(count)):
         raise CheckError(
-            f"{file} lays out {len(placements)} glyphs but {against} has {count}; check a file against the source it was exported from"
+            f"{file} lays out {_glyphs(len(placements))} but the source ({against}) has {_glyphs(count)}; "
+            f"check a file against the source it was exported from"
         )
+    for p in sheet.placements:
+        if not (math.isfinite(p.scale_mm) and p.scale_mm > 0 and math.isfinite(p.x_mm) and math.isfinite(p.y_mm)):
+            raise CheckError(
+                f"{file}: glyph {p.glyph} is placed at scale {p.scale_mm:g} mm per glyph unit, at ({p.x_mm:g}, {p.y_mm:g}) mm; "
+                f"a glyph needs a positive scale (was the file exported with an outlier glyph?)"
+            )
     per_glyph: list[list[Polyline]] = [[] for _ in range(count)]
     for poly in sheet.polylines:
         if poly.glyph not in placements:

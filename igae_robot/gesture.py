@@ -85,8 +85,17 @@ class Gesture:
         for name in ("points", *arrays):
             if not np.all(np.isfinite(getattr(self, name))):
                 raise GestureError(f"gesture {name} contains NaN or infinite values")
+        # Pressure becomes pen Z, servo S or arm depth, intensity the pen state: outside [0, 1] a
+        # machine would press through the paper or hover above it.
+        for name in ("pressure", "intensity"):
+            step = _first_outside_unit(getattr(self, name))
+            if step is not None:
+                raise GestureError(f"gesture {name} at step {step} is {getattr(self, name)[step]:g}; expected a value in [0, 1]")
         if not (self.dt_s > 0 and np.isfinite(self.dt_s)):
             raise GestureError(f"gesture dt_s must be a positive number of seconds, got {self.dt_s!r}")
+        if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)):
+            raise GestureError(f"gesture label must be an integer class (-1 if unknown), got {self.label!r}")
+        object.__setattr__(self, "label", int(self.label))
 
     def __len__(self) -> int:
         return len(self.points)
@@ -110,6 +119,12 @@ class Gesture:
                 out.append(Stroke(self.points[idx], self.pressure[idx], idx))
                 start = None
         return out
+
+
+def _first_outside_unit(values: np.ndarray) -> int | None:
+    """Index of the first value that is not a number in [0, 1] (NaN included), or None."""
+    bad = ~((values >= 0.0) & (values <= 1.0))
+    return int(np.argmax(bad)) if bad.any() else None
 
 
 def pen_down(intensity: np.ndarray, threshold: float = PEN_DOWN, release: float | None = None) -> np.ndarray:
@@ -148,37 +163,47 @@ def save_gestures(path: str | os.PathLike, gestures: Sequence[Gesture], meta: di
         arrays["variance"] = np.stack([g.variance for g in gestures])
     for key, value in (meta or {}).items():
         arrays[f"meta_{key}"] = np.asarray(value)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
+
+    with atomic_binary_writer(path) as fh:
+        np.savez_compressed(fh, **arrays)
     return path
 
 
+# The model side renders at most this many pixels a side (the re-render check allocates size² per marker).
+MAX_IMAGE_SIZE = 1024
+
+# What each array of a gestures file must hold: numpy dtype kinds (b bool, i/u integers, f floats).
+_KINDS = {"points": "iuf", "pressure": "iuf", "intensity": "iuf", "dt_s": "iuf", "label": "iu", "variance": "iuf"}
+
+
 def load_gestures(path: str | os.PathLike) -> list[Gesture]:
-    """Read a gestures ``.npz`` written by :func:`save_gestures`."""
+    """Read a gestures ``.npz`` written by :func:`save_gestures`.
+
+    Everything is checked before a Gesture is built, and a bad value is named by glyph and step:
+    an ``.npz`` is user input like any other (a hand-edited or hostile file must never reach a machine).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise GestureError(f"{path}: no such gestures file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as exc:  # zipfile.BadZipFile, ValueError, OSError...
-        raise GestureError(f"{path}: not a gestures .npz file ({exc})") from None
+    arrays = _read_npz(path)
+    _check_meta(path, {k[len("meta_"):]: v for k, v in arrays.items() if k.startswith("meta_")})
     missing = {"points", "pressure", "intensity"} - set(arrays)
     if missing:
         raise GestureError(f"{path}: not a gestures file, missing arrays {sorted(missing)}")
+    for name, kinds in _KINDS.items():
+        if name in arrays and arrays[name].dtype.kind not in kinds:
+            what = "integers" if kinds == "iu" else "numbers"
+            raise GestureError(f"{path}: {name} must hold {what}, got {arrays[name].dtype} values")
     points = arrays["points"]
     if points.ndim != 3 or points.shape[2] != 2:
         raise GestureError(f"{path}: points must have shape (N, T, 2), got {points.shape}")
-    n = len(points)
-    dt = arrays.get("dt_s", np.full(n, 0.05))
-    label = arrays.get("label", np.full(n, -1))
+    n, t = points.shape[:2]
+    arrays.setdefault("dt_s", np.full(n, 0.05))
+    arrays.setdefault("label", np.full(n, -1))
+    shapes = {"pressure": (n, t), "intensity": (n, t), "variance": (n, t), "dt_s": (n,), "label": (n,)}
+    for name, shape in shapes.items():
+        if name in arrays and arrays[name].shape != shape:
+            raise GestureError(f"{path}: {name} must have shape {shape} to match points {points.shape}, got {arrays[name].shape}")
+    _check_values(path, arrays)
     variance = arrays.get("variance")
     try:
         return [
@@ -186,23 +211,83 @@ def load_gestures(path: str | os.PathLike) -> list[Gesture]:
                 points[i],
                 arrays["pressure"][i],
                 arrays["intensity"][i],
-                dt_s=float(dt[i]),
-                label=int(label[i]),
+                dt_s=float(arrays["dt_s"][i]),
+                label=int(arrays["label"][i]),
                 variance=None if variance is None else variance[i],
             )
             for i in range(n)
         ]
-    except (GestureError, IndexError) as exc:
+    except GestureError as exc:
         raise GestureError(f"{path}: {exc}") from None
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz``, never unpickling anything."""
+    if not path.is_file():
+        raise GestureError(f"{path}: no such gestures file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except ValueError as exc:
+        # numpy's advice here (allow_pickle=True) would run any code the file holds: never pass it on.
+        if "Object arrays" in str(exc):
+            raise GestureError(f"{path}: not a trusted gestures file (it holds Python objects, which igae never loads)") from None
+        if "pickle" in str(exc):
+            raise GestureError(f"{path}: not a gestures .npz file (not a NumPy archive)") from None
+        raise GestureError(f"{path}: not a gestures .npz file ({exc})") from None
+    except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError...
+        raise GestureError(f"{path}: not a gestures .npz file ({exc})") from None
+
+
+def _check_values(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Finite points, pressure and intensity in [0, 1], positive dt: the first bad value by glyph and step."""
+    with np.errstate(invalid="ignore"):
+        checks = {
+            "points": ~np.isfinite(arrays["points"]).all(axis=-1),
+            "pressure": ~((arrays["pressure"] >= 0) & (arrays["pressure"] <= 1)),
+            "intensity": ~((arrays["intensity"] >= 0) & (arrays["intensity"] <= 1)),
+        }
+        if "variance" in arrays:
+            checks["variance"] = ~(np.isfinite(arrays["variance"]) & (arrays["variance"] >= 0))
+        expected = {"points": "finite numbers (no NaN or infinity)", "variance": "a finite value >= 0"}
+        for name, bad in checks.items():
+            if bad.any():
+                glyph, step = np.unravel_index(int(np.argmax(bad)), bad.shape)
+                value = arrays[name][glyph, step]
+                raise GestureError(
+                    f"{path}: glyph {glyph} step {step} has {name} {_show(value)}; expected {expected.get(name, 'a value in [0, 1]')}"
+                )
+        dt = arrays["dt_s"].astype(np.float64)
+        bad_dt = ~(np.isfinite(dt) & (dt > 0))
+        if bad_dt.any():
+            glyph = int(np.argmax(bad_dt))
+            raise GestureError(f"{path}: glyph {glyph} has dt_s {_show(dt[glyph])}; expected a positive number of seconds per step")
+
+
+def _show(value) -> str:
+    return np.array2string(np.asarray(value), separator=", ", precision=6) if np.ndim(value) else f"{float(value):g}"
+
+
+def _check_meta(path: Path, meta: dict[str, np.ndarray]) -> None:
+    """The model facts the re-render check relies on: a sane image size and marker variance."""
+    for key, value in meta.items():
+        if value.dtype.kind not in "biuf" or value.shape != ():
+            if key in ("image_size", "var_coef", "var_eps"):
+                raise GestureError(f"{path}: meta {key} must be one number, got {value.dtype} {value.shape}")
+    if "image_size" in meta:
+        size = meta["image_size"].item()
+        if not (float(size).is_integer() and 1 <= size <= MAX_IMAGE_SIZE):
+            raise GestureError(f"{path}: meta image_size {size!r} is not a whole number of pixels in 1..{MAX_IMAGE_SIZE}")
+    for key in ("var_coef", "var_eps"):
+        if key in meta:
+            v = float(meta[key].item())
+            if not (np.isfinite(v) and (v > 0 if key == "var_eps" else v >= 0)):
+                raise GestureError(f"{path}: meta {key} {v!r} is not a {'positive' if key == 'var_eps' else 'non-negative'} finite number")
 
 
 def load_gestures_meta(path: str | os.PathLike) -> dict[str, object]:
     """The ``meta`` a gestures file was saved with (e.g. image_size, var_coef, var_eps), as Python values."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k[len("meta_"):]: data[k].tolist() for k in data.files if k.startswith("meta_")}
-    except FileNotFoundError:
-        raise GestureError(f"{path}: no such gestures file") from None
-    except Exception as exc:
-        raise GestureError(f"{path}: not a gestures .npz file ({exc})") from None
+    meta = {k[len("meta_"):]: v for k, v in _read_npz(path).items() if k.startswith("meta_")}
+    _check_meta(path, meta)
+    return {k: v.tolist() for k, v in meta.items()}

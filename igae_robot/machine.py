@@ -12,11 +12,35 @@ file may say ``extends = "grbl-servo"`` and override a few keys).  Two kinds:
 
 Both kinds map page millimetres (x right, y down) to machine XY by one affine map,
 :meth:`Machine.page_transform`, that exporters store in their files so readers can undo it.
+
+Profile text never becomes a command.  A profile's strings reach the machine (``name`` and
+``description`` inside comments, ``header`` / ``home`` / ``footer`` as program lines), so:
+
+* every string field must be printable text: no newline, tab or other control character (nor
+  Unicode line separators) that could end a comment and start a command of its own;
+* every number must be finite;
+* each header / footer line of a plotter is one command from a short list, checked word by word
+  (case-insensitive, no comments)::
+
+      $H  $X            GRBL homing cycle, unlock
+      G28               home (no axis words: RS274 would first travel through them)
+      G17 G21 G90 G94   XY plane, millimetres, absolute, feed per minute (what the program assumes)
+      G4 P<s>           dwell, 0..60 s
+      M5                pen up (servo) / spindle off
+      M18 M84           motors off (Marlin)
+      G0 X.. Y.. Z..    footer only: travel inside the work area, a Z pen no lower than z_up_mm
+
+  ``home`` is ``$H`` or ``G28``.  Header lines run before the program first lifts the pen, so they
+  may not move; G1, M3, G20, G91, M2 and anything else are refused.  One list for every firmware:
+  a GRBL word sent to Marlin (or the reverse) is answered "unknown command", never a move.
+* arm profiles have no G-code lines; URScript takes only numbers from a profile, and its name
+  and description only inside ``#`` comments.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from importlib import resources
@@ -78,6 +102,8 @@ class Machine:
     source: str = field(default="", compare=False)  # file the profile came from
 
     def __post_init__(self) -> None:
+        _check_text(self)
+        _check_finite(self)
         _choice(self, "kind", KINDS)
         _choice(self, "origin", ORIGINS)
         _choice(self, "y_axis", ("up", "down"))
@@ -95,6 +121,13 @@ class Machine:
             raise MachineError(f"machine {self.name!r}: work area, feeds and speeds must be positive")
         if self.dwell_s < 0 or self.depth_mm < 0 or self.blend_mm < 0:
             raise MachineError(f"machine {self.name!r}: dwell_s, depth_mm and blend_mm must not be negative")
+        paper = self.z_down_mm if self.kind == "plotter" and self.pen == "z" else 0.0
+        if (self.kind == "arm" or self.pen == "z") and not self.z_up_mm > paper:
+            raise MachineError(
+                f"machine {self.name!r}: z_up_mm {format_number(self.z_up_mm)} must be above the paper "
+                f"({format_number(paper)}), or every travel drags the pen"
+            )
+        _check_lines(self)
 
     # ---- geometry -------------------------------------------------------------------------
 
@@ -152,6 +185,90 @@ def invert_affine(transform: Affine) -> Affine:
         raise MachineError(f"page transform {transform} cannot be inverted")
     ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
     return (ia, ib, -(ia * c + ib * f), id_, ie, -(id_ * c + ie * f))
+
+
+_TEXT_FIELDS = ("name", "kind", "description", "origin", "y_axis", "pen", "feed", "home", "header", "footer", "firmware_specific")
+
+
+def _check_text(m: Machine) -> None:
+    """Every string field printable: a newline in a description would end its comment and run the rest."""
+    for key in _TEXT_FIELDS:
+        value = getattr(m, key)
+        for text in value if isinstance(value, tuple) else (value,):
+            if not isinstance(text, str):
+                raise MachineError(f"machine {m.name!r}: {key} must be text, got {text!r}")
+            if not text.isprintable():
+                raise MachineError(
+                    f"machine {m.name!r}: {key} {text!r} holds a control character (newline, tab...); profile text must be printable"
+                )
+
+
+def _check_finite(m: Machine) -> None:
+    for f in fields(m):
+        value = getattr(m, f.name)
+        numbers = value if isinstance(value, tuple) else (value,)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) and numbers:
+            if not all(math.isfinite(v) for v in numbers):
+                raise MachineError(f"machine {m.name!r}: {f.name} must be finite numbers, got {value!r}")
+
+
+# The G-code a profile's header / footer may hold (see the module docstring): command -> its parameter letters.
+_SYSTEM_COMMANDS = ("$H", "$X")
+_PROFILE_COMMANDS = {"G17": "", "G21": "", "G90": "", "G94": "", "G28": "", "G4": "P", "M5": "", "M18": "", "M84": "", "G0": "XYZ"}
+_HOMING = ("$H", "G28")
+_MAX_DWELL_S = 60.0
+_KNOWN_LINES = "$H $X G28 G17 G21 G90 G94 G4 P<s> M5 M18 M84, and in the footer G0 X.. Y.. Z.. inside the work area"
+_GCODE_WORD = re.compile(r"([A-Z])\s*([-+]?(?:\d+\.?\d*|\.\d+))")
+
+
+def _check_lines(m: Machine) -> None:
+    """home is a homing command; header and footer lines are known commands, footer moves stay inside."""
+    if m.kind == "arm":
+        for key in ("home", "header", "footer"):
+            if getattr(m, key):
+                raise MachineError(f"machine {m.name!r}: {key} is G-code for plotters; an arm profile has none")
+        return
+    if m.home and m.home.strip().upper() not in _HOMING:
+        raise MachineError(f"machine {m.name!r}: home {m.home!r} is not a homing command; known: $H (GRBL), G28")
+    for key in ("header", "footer"):
+        for line in getattr(m, key):
+            problem = _line_problem(m, line, may_move=key == "footer")
+            if problem:
+                raise MachineError(f"machine {m.name!r}: {key} line {line!r} {problem}")
+
+
+def _line_problem(m: Machine, line: str, may_move: bool) -> str | None:
+    """Why a header / footer line may not go to the machine, or None."""
+    text = line.strip().upper()
+    if text in _SYSTEM_COMMANDS:
+        return None
+    words = _GCODE_WORD.findall(text)
+    if not words or "".join(a + b for a, b in words) != re.sub(r"\s+", "", text):
+        return f"is not one plain G-code command (no comments); known: {_KNOWN_LINES}"
+    letter, number = words[0]
+    command = f"{letter}{int(float(number))}" if float(number).is_integer() else text
+    params = {a: float(b) for a, b in words[1:]}
+    if command not in _PROFILE_COMMANDS or len(params) != len(words) - 1 or not set(params) <= set(_PROFILE_COMMANDS[command]):
+        return f"is not a command a profile may send; known: {_KNOWN_LINES}"
+    if command == "G4" and not 0 <= params.get("P", -1) <= _MAX_DWELL_S:
+        return f"must dwell P0..{format_number(_MAX_DWELL_S)} seconds"
+    if command == "G0":
+        return _move_problem(m, params) if may_move else "moves before the program lifts the pen; only footer lines may travel"
+    return None
+
+
+def _move_problem(m: Machine, target: dict[str, float]) -> str | None:
+    x0, y0, x1, y1 = m.bounds_mm()
+    if not target:
+        return "is a G0 without a target"
+    if not (x0 <= target.get("X", x0) <= x1 and y0 <= target.get("Y", y0) <= y1):
+        return f"travels outside the work area ({m.describe_work_area()})"
+    lo, hi = m.z_range_mm
+    if m.pen == "z":
+        lo = max(lo, m.z_up_mm)  # never lower the pen: a footer travel would drag it
+    if "Z" in target and not lo <= target["Z"] <= hi:
+        return f"moves Z outside {format_number(lo)}..{format_number(hi)} mm (pen up, inside the Z range)"
+    return None
 
 
 def _choice(m: Machine, name: str, choices: tuple[str, ...]) -> None:

@@ -5,6 +5,13 @@
 
 :func:`plan_sheet` is the one function exporters and the CLI call; :func:`plot_stats` measures a
 sheet (pen-down length, pen-up travel, lifts, and with a machine the plot time).
+
+Outliers: every glyph of a sheet shares one scale (``frame="fit"`` grows the frame to hold all
+ink), so one glyph whose pen goes down far off its canvas would shrink every glyph to a dot.  A
+pen-down point more than :data:`MAX_GLYPH_REACH` canvas sides outside the model's [0,1]² canvas is
+not a drawing but a broken gesture: :func:`plan_sheet` refuses it, naming the glyph and step, or
+with ``SheetOptions(drop_outliers=True)`` draws nothing for those glyphs (their cells stay empty,
+``Sheet.dropped`` lists them).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from . import geometry
-from .errors import PageError
+from .errors import GestureError, PageError
 from .geometry import Polyline
 from .gesture import PEN_DOWN, Gesture
 from .layout import CANVAS, Placement, layout_grid
@@ -23,12 +30,17 @@ from .machine import Machine
 from .page import Page
 from .units import format_number
 
-__all__ = ["SheetOptions", "Sheet", "PlotStats", "plan_sheet", "plot_stats", "pen_speeds_mm_s", "DEFAULT_SIMPLIFY_MM"]
+__all__ = ["SheetOptions", "Sheet", "PlotStats", "plan_sheet", "plot_stats", "pen_speeds_mm_s", "DEFAULT_SIMPLIFY_MM", "MAX_GLYPH_REACH"]
 
 # Off by default: a glyph is only T (~25) steps, so simplifying saves little, and on small glyphs
 # even 0.05 mm moves line edges by ~0.05 px, enough to flip pixels at the check's 0.5 threshold
 # (IoU 0.96-0.99 on 17 mm cells).  ``--simplify 0.05mm`` is there for long, dense gestures.
 DEFAULT_SIMPLIFY_MM = 0.0
+
+# How far (in canvas sides) a pen-down point may lie outside the model's [0,1]² canvas.  Models
+# wander off the canvas by a fraction of it (a j's tail, a long 7); 3 sides is far beyond that,
+# while still keeping every glyph of a "fit" sheet at 1/7 of its size or more.
+MAX_GLYPH_REACH = 3.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class SheetOptions:
     merge_mm: float = 0.05  # join strokes whose ends are this close (0 = never)
     order: bool = True  # reorder / reverse strokes to cut pen-up travel
     clip: bool = False  # cut strokes to the drawable area instead of refusing a drawing that leaves it
+    drop_outliers: bool = False  # draw nothing for a glyph whose ink reaches absurdly far (else refuse it)
 
     def __post_init__(self) -> None:
         if self.frame not in ("fit", "canvas"):
@@ -64,6 +77,7 @@ class Sheet:
     threshold: float = PEN_DOWN
     release: float | None = None
     meta: dict[str, str] = field(default_factory=dict)  # anything else a reader found (e.g. machine name)
+    dropped: tuple[int, ...] = ()  # glyphs left blank by SheetOptions.drop_outliers
 
     def placement(self, glyph: int) -> Placement:
         for p in self.placements:
@@ -94,6 +108,8 @@ class PlotStats:
 def plan_sheet(gestures: Sequence[Gesture], page: Page, options: SheetOptions = SheetOptions()) -> Sheet:
     """Lay out ``gestures`` on ``page`` and turn their pen-down runs into ordered polylines (mm)."""
     runs = [g.strokes(options.threshold, options.release) for g in gestures]
+    dropped = _outliers(runs, options.drop_outliers)
+    runs = [[] if i in dropped else r for i, r in enumerate(runs)]
     frame = CANVAS if options.frame == "canvas" else _ink_frame(runs)
     placements = layout_grid(
         len(gestures), page, frame, options.cols, options.cell_mm, options.spacing_mm, [g.label for g in gestures]
@@ -111,7 +127,28 @@ def plan_sheet(gestures: Sequence[Gesture], page: Page, options: SheetOptions = 
         _check_inside(polylines, page)
     if options.order:
         polylines = geometry.order(polylines)
-    return Sheet(page, tuple(placements), tuple(polylines), options.threshold, options.release)
+    return Sheet(page, tuple(placements), tuple(polylines), options.threshold, options.release, dropped=dropped)
+
+
+def _outliers(runs: list[list], drop: bool) -> tuple[int, ...]:
+    """Glyphs with a pen-down point beyond MAX_GLYPH_REACH; refused (GestureError) unless ``drop``."""
+    lo, hi = -MAX_GLYPH_REACH, 1.0 + MAX_GLYPH_REACH
+    out = []
+    for glyph, strokes in enumerate(runs):
+        for s in strokes:
+            far = ((s.points < lo) | (s.points > hi)).any(axis=1)
+            if far.any():
+                if not drop:
+                    i = int(np.argmax(far))
+                    x, y = s.points[i]
+                    raise GestureError(
+                        f"glyph {glyph} step {int(s.steps[i])} puts the pen down at ({x:g}, {y:g}) glyph units, more than "
+                        f"{format_number(MAX_GLYPH_REACH)} canvas sides off its canvas: it would shrink every glyph of the "
+                        f"sheet; fix the gestures file, or leave such glyphs blank with --drop-outliers"
+                    )
+                out.append(glyph)
+                break
+    return tuple(out)
 
 
 def _ink_frame(runs: list[list]) -> tuple[float, float, float, float]:
