@@ -4,12 +4,14 @@
     igae vectorize scans/ -o out/ --model ... --refine 200      # per-image refinement through the renderer
     igae vectorize scans/ -o out/ --model ...                   # again: resumes, skips finished images
 
-Bad files (corrupt, empty, truncated, too large) are recorded in ``out/manifest.jsonl`` with their
+Every option is checked before any image is read (a bad one: one line, exit code 2).  Bad files
+(corrupt, empty, truncated, too large, blank) are recorded in ``out/manifest.jsonl`` with their
 reason and counted as warnings: exit code 0, or 1 with ``--strict``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import List, Optional
 
@@ -56,6 +58,36 @@ def build_writers(formats: str, machines: list[str]) -> dict:
     return writers
 
 
+def check_width(width_mm: float, writers: dict) -> None:
+    """ConfigError when every image, at ``--width``, is wider than a writer's machine can draw: a plotter's
+    work area, or an arm's reach across its base.  (With --dpi the size is known per image only.)"""
+    from igae_robot.errors import ConfigError
+    from igae_robot.units import format_number
+
+    for writer in writers.values():
+        machine = getattr(writer, "keywords", {}).get("machine")
+        if machine is None or width_mm <= 0:
+            continue
+        widest = machine.work_area_mm[0] if machine.kind == "plotter" else 2 * machine.reach_mm[1]
+        if width_mm > widest:
+            raise ConfigError(f"--width {format_number(width_mm)} mm is wider than {machine.name!r} can draw "
+                              f"({machine.describe_work_area()}); use --width {format_number(widest)}mm or less")
+
+
+def _length(option: str, text: str) -> float:
+    """A length option in mm (``"0.05mm"``, ``"2in"``); ConfigError naming the option when it is not one, or negative."""
+    from igae_robot.errors import ConfigError, IgaeError
+    from igae_robot.units import to_mm
+
+    try:
+        value = to_mm(text)
+    except IgaeError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+    if not value >= 0:
+        raise ConfigError(f"{option} must be a length >= 0, got {text!r}")
+    return value
+
+
 @app.command()
 @user_errors
 def vectorize(
@@ -89,23 +121,29 @@ def vectorize(
 
     from igae_robot.checkpoint import load_checkpoint
     from igae_robot.distributed import finish, init_from_env
+    from igae_robot.errors import OutputError
     from igae_robot.sheet import SheetOptions
     from igae_robot.train import resolve_device
-    from igae_robot.units import to_mm
     from igae_robot.vectorize import VectorizeOptions, discover_images
     from igae_robot.vectorize import vectorize as run
 
+    # Every option first: one line and exit 2 before any image is read or any folder made.
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"{output}: is a file; the output of vectorize is a folder")
     writers = build_writers(format, machine or [])
+    width_mm = _length("--width", width)
+    check_width(width_mm, writers)
     encoder_device = resolve_device(device)
+    options = VectorizeOptions(
+        dpi=dpi, width_mm=width_mm, invert=invert, split=split, join=join, refine_steps=refine, refine_lr=refine_lr,
+        sheet=SheetOptions(threshold=threshold, release=release, simplify_mm=_length("--simplify", simplify),
+                           merge_mm=_length("--merge", merge), order=order),
+        max_pixels=max_pixels, force=force, batch_size=batch_size, workers=workers, device=str(encoder_device),
+    )
     # Under torchrun each process vectorizes its share of the images (one GPU each on CUDA).
     ranks = init_from_env(encoder_device.type)
     if ranks.distributed and encoder_device.type == "cuda":
-        encoder_device = resolve_device(f"cuda:{ranks.local_rank}")
-    options = VectorizeOptions(
-        dpi=dpi, width_mm=to_mm(width), invert=invert, split=split, join=join, refine_steps=refine, refine_lr=refine_lr,
-        sheet=SheetOptions(threshold=threshold, release=release, simplify_mm=to_mm(simplify), merge_mm=to_mm(merge), order=order),
-        max_pixels=max_pixels, force=force, batch_size=batch_size, workers=workers, device=str(encoder_device),
-    )
+        options = dataclasses.replace(options, device=str(resolve_device(f"cuda:{ranks.local_rank}")))
     found = discover_images(sources, exclude=output)
     ckpt = load_checkpoint(model)
     bar = Progress(

@@ -19,6 +19,7 @@ __all__ = [
     "ExportError",
     "CheckError",
     "TextError",
+    "OutputError",
 ]
 
 
@@ -64,3 +65,9 @@ class CheckError(IgaeError):
 
 class TextError(IgaeError):
     """Text the handwriting models cannot write (unknown characters), or a word too long for the line."""
+
+
+class OutputError(IgaeError, OSError):
+    """An output cannot be written: its path is empty, names a device, pipe, socket, folder or symbolic
+    link, or the OS refused (a read-only folder, a full disk).  Also an OSError, so that a batch that
+    records a failed file and goes on (``export_files``) treats it as the disk error it is."""

@@ -4,6 +4,15 @@ The model sees MNIST-like glyphs: light ink on a dark 28×28 canvas, the glyph's
 scaled to fit a 20×20 square and centred (as MNIST was made).  :func:`to_glyph` returns that
 canvas *and* the transform back to the source image's pixel coordinates, so a vectorized
 drawing can be placed on the original scan.
+
+Transparency: what drawing apps export is ink in the alpha channel (often black or any colour
+everywhere, transparent paper).  Every reader here composites onto white paper, the fast PNG path
+and Pillow's alike, so transparent paper reads as paper and the strokes as ink.  (White ink on
+transparent paper therefore reads as blank: flatten such a drawing onto black first.)
+
+Blank images: one with no contrast (all white, all black, fully transparent) or too small to hold a
+glyph has nothing to draw; :func:`blank_reason` says why, :func:`read_image` warns with
+:class:`BlankImageWarning` naming the file, and ``igae vectorize`` records it in its manifest.
 """
 
 from __future__ import annotations
@@ -23,9 +32,18 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import DataError
 
-__all__ = ["IMAGE_SUFFIXES", "GlyphTransform", "read_image", "read_image_stat", "read_image_stats", "to_glyph", "is_light_background", "light_backgrounds"]
+__all__ = [
+    "IMAGE_SUFFIXES", "BlankImageWarning", "GlyphTransform", "blank_reason", "read_image", "read_image_stat",
+    "read_image_stats", "to_glyph", "is_light_background", "light_backgrounds",
+]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
+MIN_GLYPH_PX = 4  # a glyph needs at least this many pixels on each side
+BLANK_CONTRAST = 1 / 32  # grey levels spanning less than this (8 of 255): no ink, only paper and noise
+
+
+class BlankImageWarning(UserWarning):
+    """An image with nothing to draw (see :func:`blank_reason`); the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +61,11 @@ class GlyphTransform:
 
 
 def read_image(path: str | Path, max_pixels: int = 50_000_000) -> np.ndarray:
-    """Read any Pillow-readable image as grayscale float (H,W) in [0,1] (1 = white).
+    """Read any Pillow-readable image as grayscale float (H,W) in [0,1] (1 = white), transparent
+    parts as white paper.
 
     Raises :class:`DataError` naming the file for a missing, empty, truncated, unreadable or
-    over-large (decompression bomb) image.
+    over-large (decompression bomb) image; warns (:class:`BlankImageWarning`) for a blank one.
     """
     return read_image_stat(path, max_pixels)[0]
 
@@ -57,11 +76,30 @@ def read_image_stat(path: str | Path, max_pixels: int = 50_000_000) -> tuple[np.
     (result,) = read_image_stats([path], max_pixels)
     if isinstance(result, DataError):
         raise result
+    reason = blank_reason(result[0])
+    if reason is not None:
+        warnings.warn(f"{path}: {reason}", BlankImageWarning, stacklevel=3)
     return result
+
+
+def blank_reason(gray: np.ndarray) -> str | None:
+    """Why a grayscale image (H,W) in [0,1] has nothing to draw, or None when it has ink: smaller
+    than :data:`MIN_GLYPH_PX` on a side, or no contrast (all white or transparent, all black, one grey)."""
+    h, w = gray.shape
+    if min(h, w) < MIN_GLYPH_PX:
+        return f"image too small for a glyph ({w}x{h} pixels; at least {MIN_GLYPH_PX}x{MIN_GLYPH_PX})"
+    lo, hi = float(gray.min()), float(gray.max())
+    if hi - lo >= BLANK_CONTRAST:
+        return None
+    what = "all white or transparent" if lo > 0.9 else "all black" if hi < 0.1 else f"one grey level ({lo:.2f})"
+    return f"blank image ({what}): no ink to draw"
 
 
 def read_image_stats(paths: Sequence[str | Path], max_pixels: int = 50_000_000) -> list[tuple[np.ndarray, os.stat_result] | DataError]:
     """:func:`read_image_stat` of many files; a file that cannot be read gives its DataError in its place.
+
+    Transparent parts are composited onto white (the module doc).  No warning for blank images: a
+    batch records them (:func:`blank_reason`).
 
     8-bit PNGs (grey, grey+alpha, RGB, RGBA; what scanners and MNIST exports write) of one size are
     decoded together by one call into Pillow's PNG decoder (:func:`_decode_pngs`): Pillow's own work
@@ -167,8 +205,27 @@ def _decode_pngs(width: int, height: int, colour: int, scanlines: list[bytes]) -
     blank = bytes(1 + width * bpp)
     stacked = zlib.compress(b"".join(blank + lines for lines in scanlines), 0)  # stored: no compression work
     tall = Image.frombytes(mode, (width, len(scanlines) * (height + 1)), stacked, "zip", mode)
-    gray = np.asarray(tall.convert("L") if mode != "L" else tall, dtype=np.float32) / 255.0
-    return gray.reshape(len(scanlines), height + 1, width)[:, 1:]
+    return _gray(tall).reshape(len(scanlines), height + 1, width)[:, 1:]
+
+
+def _gray(im: Image.Image) -> np.ndarray:
+    """A decoded image -> grayscale float32 (H,W) in [0,1], transparent parts composited onto white.
+
+    Both readers (the fast PNG path and Pillow's) end here, so a file reads the same whichever took it.
+    """
+    if im.mode in ("LA", "RGBA") or im.has_transparency_data:
+        la = np.asarray(im.convert("LA") if im.mode in ("LA", "RGBA") else im.convert("RGBA").convert("LA"))
+        return _on_white(la[..., 0], la[..., 1])
+    return np.asarray(im.convert("L") if im.mode != "L" else im, dtype=np.float32) / 255.0
+
+
+def _on_white(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Grey and alpha (uint8) -> the grey of that ink over white paper, float32 in [0,1].
+
+    In whole numbers up to 255², exact in float32, so an opaque pixel reads exactly as ``gray / 255``.
+    """
+    g, a = gray.astype(np.float32), alpha.astype(np.float32)
+    return (g * a + np.float32(255) * (np.float32(255) - a)) / np.float32(255 * 255)
 
 
 def _decode(data: bytes, path: Path, max_pixels: int) -> np.ndarray:
@@ -181,7 +238,7 @@ def _decode(data: bytes, path: Path, max_pixels: int) -> np.ndarray:
                 if w * h > max_pixels:
                     raise DataError(f"{path}: image is {w}x{h} pixels, more than the limit of {max_pixels}")
                 im.load()
-                gray = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+                gray = _gray(im)
     except DataError:
         raise
     except UnidentifiedImageError:  # (Pillow's own message would name the in-memory buffer)

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .atomic import atomic_binary_writer
 from .gesture import Gesture
 
 __all__ = [
@@ -139,22 +140,11 @@ def save_training_curves(path: str | Path, history: Sequence[dict]) -> Path:
 
 
 def _save(fig, path: str | Path) -> Path:
-    """Write the PNG all at once (temp file, then rename), so a killed run never leaves half a picture."""
-    import os
-    import tempfile
-
+    """Write the PNG all at once (see :mod:`igae_robot.atomic`), so a killed run never leaves half a picture."""
     plt = _pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as stream:
+        with atomic_binary_writer(path) as stream:
             fig.savefig(stream, dpi=120, format="png")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a picture is for everyone to look at
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     finally:
         plt.close(fig)
-    return path
+    return Path(path)

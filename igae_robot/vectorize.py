@@ -46,6 +46,7 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import os
 import signal
 import threading
@@ -58,17 +59,17 @@ import numpy as np
 import torch
 
 from . import geometry
-from .atomic import atomic_text_writer
+from .atomic import atomic_text_writer, check_output
 from .check import render_strokes
 from .checkpoint import Checkpoint
-from .components import glyph_inputs, ink_images, stroke_widths
+from .components import SPLIT_MODES, glyph_inputs, ink_images, stroke_widths
 from .config import ModelConfig
 from .distributed import Ranks, all_reduce_sum, barrier, shard
-from .errors import DataError, GestureError, IgaeError
+from .errors import ConfigError, DataError, GestureError, IgaeError, OutputError
 from .geometry import Polyline
 from .gesture import Gesture, pen_down
 from .gesture_tensors import GestureTensors
-from .images import IMAGE_SUFFIXES, read_image_stats
+from .images import IMAGE_SUFFIXES, blank_reason, read_image_stats
 from .layout import Placement
 from .metrics import batch_metrics
 from .page import Page
@@ -88,6 +89,8 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.jsonl"
+MAX_BATCH = 65536  # glyphs per encoder batch: every batch is padded to this size, 200 MB at 28x28
+MAX_WORKERS_PER_CPU = 4
 
 # writer(sheets, paths): writes each sheet to its path (each file all or nothing) and returns, per sheet,
 # the path or the exception that refused it; e.g. functools.partial(export_files, fmt="svg").
@@ -115,15 +118,29 @@ class VectorizeOptions:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        if not (self.dpi > 0 and self.width_mm >= 0):
-            raise DataError(f"dpi must be positive and width non-negative, got dpi={self.dpi}, width={self.width_mm} mm")
-        if not self.join >= 0:
-            raise DataError(f"join must be a non-negative number of stroke widths, got {self.join}")
-        if self.refine_steps < 0 or self.batch_size < 1 or self.workers < 0 or self.max_pixels < 1:
-            raise DataError("refine steps, batch size, workers and max pixels must be non-negative (batch size, max pixels >= 1)")
+        """Every option checked here, before any image is read: a bad one fails the run, not each image."""
+        if self.split not in SPLIT_MODES:
+            raise ConfigError(f"unknown split mode {self.split!r}; known: {', '.join(SPLIT_MODES)}")
+        _check(math.isfinite(self.dpi) and self.dpi > 0, f"--dpi must be a positive number of pixels per inch, got {self.dpi}")
+        _check(math.isfinite(self.width_mm) and self.width_mm >= 0, f"--width must be a length >= 0 (0: from --dpi), got {self.width_mm} mm")
+        _check(math.isfinite(self.join) and self.join >= 0, f"--join must be a number of stroke widths >= 0, got {self.join}")
+        _check(self.refine_steps >= 0, f"--refine must be a number of steps >= 0, got {self.refine_steps}")
+        _check(math.isfinite(self.refine_lr) and self.refine_lr > 0, f"--refine-lr must be a positive number, got {self.refine_lr}")
+        _check(self.max_pixels >= 1, f"--max-pixels must be at least 1, got {self.max_pixels}")
+        _check(1 <= self.batch_size <= MAX_BATCH, f"--batch-size must be 1..{MAX_BATCH} glyphs, got {self.batch_size}")
+        most = MAX_WORKERS_PER_CPU * (os.cpu_count() or 1)
+        _check(0 <= self.workers <= most, f"--workers must be 0..{most} ({MAX_WORKERS_PER_CPU} per CPU), got {self.workers}")
+        t, release = self.sheet.threshold, self.sheet.release
+        _check(0 < t <= 1, f"--threshold must be an intensity in (0, 1], got {t}")
+        _check(release is None or 0 <= release <= t, f"--release must be an intensity in [0, threshold = {t}], got {release}")
 
     def mm_per_px(self, width_px: int) -> float:
         return self.width_mm / width_px if self.width_mm > 0 else 25.4 / self.dpi
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
 
 
 @dataclass(frozen=True)
@@ -169,9 +186,9 @@ def discover_images(paths: Sequence[str | os.PathLike], exclude: str | os.PathLi
     """Image files (``IMAGE_SUFFIXES``, any case) among ``paths`` and, recursively, in folders among them.
 
     Names are relative to the folder given (or, for several paths, to their common parent).  Files
-    under ``exclude`` (the output folder) are left out.  Two sources that would share an output name
-    (``a.png`` and ``a.jpg``) keep their suffix in it (``a.png.svg``).  Raises DataError for a path
-    that does not exist or when nothing is found.
+    under ``exclude`` (the output folder) are left out.  Every source gets its own output stem
+    (:func:`_output_stems`): ``a.png`` -> ``a``, but ``a.png`` and ``a.jpg`` -> ``a.png``, ``a.jpg``.
+    Raises DataError for a path that does not exist or when nothing is found.
     """
     roots = [Path(p) for p in paths]
     if not roots:
@@ -194,12 +211,53 @@ def discover_images(paths: Sequence[str | os.PathLike], exclude: str | os.PathLi
         resolved = {folder: folder.resolve() for folder in {folder for _, folder, _ in found}}
         base = Path(os.path.commonpath(list(resolved.values())))
         names = [(resolved[folder] / name).relative_to(base).as_posix() for _, folder, name in found]
+    unique: dict[str, Path] = {}
+    for (path, _, _), name in zip(found, names):
+        unique.setdefault(name, path)
+    return [Source(path, name, stem) for (name, path), stem in zip(unique.items(), _output_stems(list(unique)))]
+
+
+def _output_stems(names: Sequence[str]) -> list[str]:
+    """One output stem per source name, unique and the same for the same set of names.
+
+    A name without its suffix (``a.png`` -> ``a``); where stems clash, the whole name (``a.png``,
+    ``a.jpg``), and again where that clashes with another's stem (``a.png.png`` -> ``a.png.png``);
+    where whole names still clash, a hash of the name is added (``A.png.<hash>``).  Names that differ
+    only in case clash: on FAT and macOS disks (a plotter's SD card) they are one file.
+    """
     stems = [name.rsplit(".", 1)[0] for name in names]
-    clash = {s for s, n in collections.Counter(stems).items() if n > 1}
-    unique: dict[str, Source] = {}
-    for (path, _, _), name, stem in zip(found, names, stems):
-        unique.setdefault(name, Source(path, name, name if stem in clash else stem))
-    return list(unique.values())
+    for widen in (lambda i: names[i], lambda i: f"{names[i]}.{hashlib.sha256(names[i].encode()).hexdigest()[:8]}"):
+        while True:
+            changed = False
+            for i in _clashing(stems):
+                changed |= stems[i] != widen(i)
+                stems[i] = widen(i)
+            if not changed:
+                break
+    return stems
+
+
+def _clashing(stems: Sequence[str]) -> list[int]:
+    """Positions of the stems that equal another one, ignoring case."""
+    count = collections.Counter(stem.casefold() for stem in stems)
+    return [i for i, stem in enumerate(stems) if count[stem.casefold()] > 1]
+
+
+def _check_outputs(sources: Sequence[Source], suffixes: Sequence[str]) -> None:
+    """DataError, before anything is written, when two sources would write one file (names equal
+    ignoring case), or one's output is a folder holding another's (``x.svg`` and ``x.svg/a.svg``)."""
+    owner: dict[str, tuple[str, str]] = {}  # output name, casefolded -> (source, output name)
+    for source in sources:
+        for name in source.outputs(suffixes):
+            other = owner.setdefault(name.casefold(), (source.name, name))
+            if other[0] != source.name:
+                raise DataError(f"{other[0]} and {source.name} would both be written to {name}; rename one of them")
+    for key, (source, name) in owner.items():
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            folder = owner.get("/".join(parts[:depth]))
+            if folder is not None:
+                raise DataError(f"{folder[0]} would be written to {folder[1]}, the folder of {source}'s {name}; rename one of them")
 
 
 def _image_names(root: Path, skip: Path | None) -> list[str]:
@@ -240,6 +298,7 @@ class _Manifest:
     """Append-only manifest: one JSON line per image, flushed at once, fsynced by :meth:`sync`."""
 
     def __init__(self, path: Path):
+        check_output(path)  # appended to: never a pipe, device or link
         self.path = path
         with open(path, "ab+") as raw:
             cut = raw.seek(0, os.SEEK_END) > 0 and raw.seek(-1, os.SEEK_END) >= 0 and raw.read(1) != b"\n"
@@ -288,6 +347,8 @@ def _describe(writer: Writer) -> str:
 def _is_done(record: dict | None, source: Source, out_dir: Path, suffixes: Sequence[str], key: str) -> bool:
     if not record or record.get("status") != "ok" or record.get("settings") != key:
         return False
+    if record.get("outputs") != source.outputs(suffixes):  # its name moved (a clashing source was added)
+        return False
     try:
         stat = source.path.stat()
     except OSError:
@@ -306,7 +367,7 @@ class _Loaded:
 
     index: np.ndarray  # (N,) positions in the run's todo list
     glyphs: np.ndarray  # (K,S,S) float32 model inputs, image after image
-    counts: np.ndarray  # (N,) glyphs per image (0 for a blank or failed image)
+    counts: np.ndarray  # (N,) glyphs per image (0 for a failed image: blank, no glyph, unreadable)
     transforms: np.ndarray  # (K,3) each glyph's GlyphTransform: scale, offset_x, offset_y (canvas -> source px)
     size_px: np.ndarray  # (N,2) source width, height
     stroke_px: np.ndarray  # (N,) typical stroke width of the source ink, pixels
@@ -341,8 +402,13 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
         if isinstance(result, Exception):  # one bad file must not stop the batch; the manifest says why
             errors[j] = _reason(result, sources[indices[j]].path)
         else:
-            grays[j], st = result
+            gray, st = result
             stat[j] = st.st_size, st.st_mtime_ns
+            blank = blank_reason(gray)
+            if blank is None:
+                grays[j] = gray
+            else:  # nothing to draw: a warning in the manifest, not an empty drawing
+                errors[j] = _reason_text(blank, sources[indices[j]].path)
     seconds = np.full(n, (time.perf_counter() - tic) / max(1, n))
     cut: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}  # position -> (glyphs, transforms, stroke px)
     shapes: dict[tuple[int, int], list[int]] = {}
@@ -354,6 +420,8 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
         for part in _cut(np.stack([grays[j] for j in same]), options, size, same):
             if isinstance(part[1], str):
                 errors[part[0]] = _reason_text(part[1], sources[indices[part[0]]].path)
+            elif not len(part[1][0]):  # ink, but only specks: nothing the model could draw
+                errors[part[0]] = _reason_text(_NO_GLYPH, sources[indices[part[0]]].path)
             else:
                 cut[part[0]] = part[1]
         seconds[same] += (time.perf_counter() - tic) / len(same)
@@ -371,6 +439,9 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
         seconds,
         errors,
     )
+
+
+_NO_GLYPH = "no glyph found: the ink is only specks smaller than half a stroke width"
 
 
 def _read(paths: list[Path], max_pixels: int) -> list:
@@ -864,16 +935,18 @@ def vectorize(
     """
     tic = time.perf_counter()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    suffixes = list(writers)
+    _check_outputs(sources, suffixes)
+    _make_folder(out_dir)
     manifest_path = out_dir / MANIFEST
     previous = _read_previous(out_dir)
     cfg = checkpoint.config
     key = _settings_key(checkpoint, options, writers)
-    suffixes = list(writers)
     todo = [s for s in sources if options.force or not _is_done(previous.get(s.name), s, out_dir, suffixes, key)]
     if ranks.is_main:
         for stale in out_dir.rglob(".*.tmp"):  # half-written temp files of a killed run (see igae_robot.atomic)
-            stale.unlink(missing_ok=True)
+            if not stale.is_dir():
+                stale.unlink(missing_ok=True)
     barrier(ranks)  # every rank has read the manifest and no rank writes before the clean-up
     mine = list(shard(todo, ranks))
     if on_start:
@@ -899,6 +972,16 @@ def vectorize(
 
 
 _PARTS = ".manifest.part*.jsonl"  # per-rank manifests of a distributed run, folded in at its end
+
+
+def _make_folder(out_dir: Path) -> None:
+    """The output folder, made if need be; OutputError in one line when it cannot be."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{out_dir}: is a file; the output of vectorize is a folder") from None
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot make the output folder ({exc.strerror})") from None
 
 
 def _part_path(out_dir: Path, ranks: Ranks) -> Path:

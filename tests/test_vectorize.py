@@ -18,9 +18,11 @@ from igae_robot.components import (
 from igae_robot.config import ModelConfig
 from igae_robot.errors import ConfigError, DataError, GestureError
 from igae_robot.exporters import export_files, read_file
+from igae_robot import images
 from igae_robot.images import read_image, read_image_stats
 from igae_robot.model import GestureAutoencoder
 from igae_robot.refine import reconstruction_mse, refine
+from igae_robot.sheet import SheetOptions
 from igae_robot.vectorize import MANIFEST, VectorizeOptions, discover_images, read_manifest, vectorize
 
 SVG = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
@@ -140,7 +142,8 @@ def test_pngs_read_together_are_what_pillow_reads(tmp_path):
     results = read_image_stats(paths)
     for path, result in zip(paths[:-2], results):
         gray, stat = result
-        np.testing.assert_array_equal(gray, np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255)
+        with Image.open(path) as im:  # what Pillow decodes, made grey the one way (alpha over white paper)
+            np.testing.assert_array_equal(gray, images._gray(im))
         assert stat.st_size == path.stat().st_size
     assert isinstance(results[-2], DataError) and "truncated" in str(results[-2])
     assert isinstance(results[-1], DataError) and "no such image file" in str(results[-1])
@@ -366,3 +369,124 @@ def test_place_sheet_chains_the_pieces_of_a_stroke():
     joined = place_sheet([g], place, page, SheetOptions(merge_mm=2.0))
     assert len(apart.polylines) == 2 and len(joined.polylines) == 1
     assert joined.polylines[0].points[:, 0].tolist() == pytest.approx([10, 30, 31, 50])
+
+
+# ---- issue 11: names never collide, ink in alpha is ink, options checked first ------------------
+
+
+def _stems(tmp_path, names: list[str]) -> dict[str, str]:
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        glyph_image("line").save(tmp_path / name, format="PNG" if name.lower().endswith(".png") else None)
+    return {s.name: s.stem for s in discover_images([tmp_path])}
+
+
+def test_output_names_never_collide(tmp_path, ckpt_path):
+    """``a.png`` kept whole because of ``a.jpg`` would be ``a.png.png``'s stem; names differing only in
+    case collide on FAT and macOS disks (a plotter's SD card).  Every source gets its own output."""
+    names = ["a.png", "a.png.png", "a.jpg", "A.png", "b.png", "B.PNG", "sub/c.png", "sub/c.jpg", "sub/C.PNG", "d.png"]
+    stems = _stems(tmp_path / "in", names)
+    assert len({s.casefold() for s in stems.values()}) == len(names), stems
+    assert stems["d.png"] == "d" and stems["a.png.png"] == "a.png.png" and stems["a.jpg"] == "a.jpg"
+    assert _stems(tmp_path / "in", []) == stems  # deterministic
+    summary = vectorize(discover_images([tmp_path / "in"]), tmp_path / "out", load_checkpoint(ckpt_path), SVG,
+                        VectorizeOptions(workers=0))
+    outputs = [r["outputs"][0] for r in summary.records]
+    assert all(r["status"] == "ok" for r in summary.records)
+    assert len({o.casefold() for o in outputs}) == len(names)
+    assert len([p for p in (tmp_path / "out").rglob("*.svg")]) == len(names)
+
+
+def test_colliding_outputs_are_refused_before_anything_is_written(tmp_path, ckpt_path):
+    from igae_robot.vectorize import Source
+
+    glyph_image("line").save(tmp_path / "x.png")
+    glyph_image("ring").save(tmp_path / "y.png")
+    sources = [Source(tmp_path / "x.png", "x.png", "same"), Source(tmp_path / "y.png", "y.png", "same")]
+    with pytest.raises(DataError, match=r"x\.png.*y\.png.*same\.svg"):
+        vectorize(sources, tmp_path / "out", load_checkpoint(ckpt_path), SVG, VectorizeOptions(workers=0))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_resumed_run_redoes_an_image_whose_output_name_changed(tmp_path, ckpt_path):
+    folder, out, ckpt = tmp_path / "in", tmp_path / "out", load_checkpoint(ckpt_path)
+    folder.mkdir()
+    glyph_image("line").save(folder / "a.png")
+    glyph_image("ring").save(folder / "a.png.png")
+    first = vectorize(discover_images([folder]), out, ckpt, SVG, VectorizeOptions(workers=0))
+    assert [r["outputs"] for r in first.records] == [["a.svg"], ["a.png.svg"]]
+    glyph_image("cross").save(folder / "a.jpg")  # now a.png is named a.png.svg: a.png.png must move
+    second = vectorize(discover_images([folder]), out, ckpt, SVG, VectorizeOptions(workers=0))
+    assert second.skipped == 0
+    assert [r["outputs"] for r in second.records] == [["a.jpg.svg"], ["a.png.svg"], ["a.png.png.svg"]]
+    for record in second.records:  # each output is its own source's drawing
+        (alone,) = vectorize([s for s in discover_images([folder]) if s.name == record["source"]], tmp_path / "alone",
+                             ckpt, SVG, VectorizeOptions(workers=0)).records
+        assert (tmp_path / "alone" / alone["outputs"][0]).read_bytes() == (out / record["outputs"][0]).read_bytes()
+
+
+def test_ink_in_the_alpha_channel_is_vectorized(tmp_path, ckpt_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rgba = np.zeros((40, 40, 4), np.uint8)  # black everywhere, the strokes only in alpha (drawing apps)
+    rgba[..., 3] = np.asarray(glyph_image("cross", dark_on_light=False))
+    Image.fromarray(rgba, "RGBA").save(folder / "drawn.png")  # the fast PNG path
+    Image.fromarray(rgba, "RGBA").save(folder / "drawn.tif")  # Pillow's
+    Image.fromarray(255 - rgba[..., 3], "L").save(folder / "paper.png")  # the same, drawn on white paper
+    summary = vectorize(discover_images([folder]), tmp_path / "out", load_checkpoint(ckpt_path), SVG, VectorizeOptions(workers=0))
+    for record in summary.records:
+        assert record["status"] == "ok" and record["glyphs"] == 1, record
+    paper = (tmp_path / "out" / "paper.svg").read_bytes()
+    assert (tmp_path / "out" / "drawn.png.svg").read_bytes() == paper == (tmp_path / "out" / "drawn.tif.svg").read_bytes()
+
+
+def test_a_blank_image_is_a_warning_in_the_manifest_not_a_drawing(tmp_path, ckpt_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.new("L", (40, 40), 255).save(folder / "white.png")
+    Image.new("L", (40, 40), 0).save(folder / "black.png")
+    Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(folder / "transparent.png")
+    Image.new("L", (1, 1), 0).save(folder / "dot.png")
+    specks = np.full((60, 60), 255, np.uint8)
+    specks[[5, 30, 50], [40, 10, 33]] = 0  # three isolated pixels: noise, no glyph
+    Image.fromarray(specks).save(folder / "specks.png")
+    glyph_image("ring").save(folder / "ring.png")
+    summary = vectorize(discover_images([folder]), tmp_path / "out", load_checkpoint(ckpt_path), SVG,
+                        VectorizeOptions(workers=0, split="components"))
+    records = {r["source"]: r for r in summary.records}
+    assert records["ring.png"]["status"] == "ok"
+    for name in ("white.png", "black.png", "transparent.png", "dot.png", "specks.png"):
+        record = records[name]
+        assert record["status"] == "error" and name in record["reason"], record
+        assert not record.get("outputs") and not (tmp_path / "out" / f"{name[:-4]}.svg").exists()
+    assert "blank" in records["white.png"]["reason"] and "too small" in records["dot.png"]["reason"]
+    assert "no glyph" in records["specks.png"]["reason"]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"split": "bogus"}, "unknown split mode 'bogus'"),
+        ({"dpi": float("inf")}, "dpi"),
+        ({"dpi": 0.0}, "dpi"),
+        ({"width_mm": float("nan")}, "width"),
+        ({"join": float("nan")}, "join"),
+        ({"refine_lr": 0.0}, "refine-lr"),
+        ({"refine_lr": float("nan")}, "refine-lr"),
+        ({"refine_steps": -1}, "refine"),
+        ({"batch_size": 0}, "batch-size"),
+        ({"batch_size": 10**9}, "batch-size"),
+        ({"workers": -1}, "workers"),
+        ({"workers": 10**6}, "workers"),
+        ({"max_pixels": 0}, "max-pixels"),
+        ({"sheet": SheetOptions(threshold=float("nan"))}, "threshold"),
+        ({"sheet": SheetOptions(threshold=0.0)}, "threshold"),
+        ({"sheet": SheetOptions(threshold=1.5)}, "threshold"),
+        ({"sheet": SheetOptions(threshold=0.5, release=0.7)}, "release"),
+        ({"sheet": SheetOptions(release=float("nan"))}, "release"),
+    ],
+)
+def test_every_option_is_checked_when_made(options, message):
+    with pytest.raises(ConfigError, match=message) as refused:
+        VectorizeOptions(**options)
+    assert "\n" not in str(refused.value)

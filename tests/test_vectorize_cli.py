@@ -183,3 +183,86 @@ def test_torchrun_shards_the_images_and_writes_what_one_process_writes(tmp_path,
     again = subprocess.run(torchrun, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"resuming: {len(good) + 12} of" in again.stdout + again.stderr
+
+
+# ---- issue 11: options are checked before any work; outputs only replace regular files ----------
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--split", "bogus"], "unknown split mode 'bogus'; known: auto, none, components"),
+        (["--width", "5000mm", "--format", "gcode", "--machine", "grbl-servo"], "--width 5000 mm is wider than"),
+        (["--width", "5000mm", "--format", "urscript"], "--width 5000 mm is wider than"),
+        (["--width", "-5mm"], "--width"),
+        (["--width", "banana"], "cannot read length 'banana'"),
+        (["--dpi", "0"], "--dpi"),
+        (["--dpi", "nan"], "--dpi"),
+        (["--join", "-1"], "--join"),
+        (["--refine", "-3"], "--refine"),
+        (["--refine-lr", "nan"], "--refine-lr"),
+        (["--threshold", "nan"], "--threshold"),
+        (["--threshold", "2"], "--threshold"),
+        (["--release", "0.9"], "--release"),
+        (["--simplify", "-1mm"], "--simplify must be a length >= 0"),
+        (["--merge", "inf"], "--merge: cannot read length 'inf'"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--workers", "-1"], "--workers"),
+        (["--max-pixels", "0"], "--max-pixels"),
+        (["--device", "bogus"], "unknown device 'bogus'"),
+    ],
+)
+def test_a_bad_option_is_one_line_and_exit_2_before_any_image_is_read(tmp_path, ckpt, option, message):
+    glyph_image("line").save(tmp_path / "a.png")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["vectorize", str(tmp_path / "a.png"), "-o", str(out), "--model", ckpt, "--workers", "0",
+                                 "--no-progress", *option])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    assert not out.exists()  # no work started: not even the output folder
+
+
+def test_a_wide_page_is_fine_for_svg_alone(tmp_path, ckpt):
+    glyph_image("line").save(tmp_path / "a.png")
+    result = runner.invoke(app, ["vectorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--model", ckpt,
+                                 "--workers", "0", "--no-progress", "--width", "5000mm"])
+    assert result.exit_code == 0, result.output
+
+
+def test_an_output_that_is_a_file_is_one_line(tmp_path, ckpt):
+    glyph_image("line").save(tmp_path / "a.png")
+    (tmp_path / "out").write_text("not a folder\n")
+    result = runner.invoke(app, ["vectorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--model", ckpt,
+                                 "--workers", "0", "--no-progress"])
+    assert result.exit_code == 2 and "out: is a file" in result.output and len(result.output.strip().splitlines()) == 1
+    assert (tmp_path / "out").read_text() == "not a folder\n"
+
+
+def test_an_output_that_is_a_pipe_is_recorded_and_left_alone(tmp_path, ckpt):
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b"):
+        glyph_image("line").save(tmp_path / "in" / f"{name}.png")
+    (tmp_path / "out").mkdir()
+    os.mkfifo(tmp_path / "out" / "a.svg")
+    result = runner.invoke(app, ["vectorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", ckpt,
+                                 "--workers", "0", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    records = _manifest(tmp_path / "out")
+    assert records["b.png"]["status"] == "ok"
+    assert records["a.png"]["status"] == "error" and "a.svg: is a named pipe" in records["a.png"]["reason"]
+    assert Path(tmp_path / "out" / "a.svg").is_fifo()
+
+
+def test_transparent_ink_and_blank_images_through_the_cli(tmp_path, ckpt):
+    (tmp_path / "in").mkdir()
+    rgba = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
+    ImageDraw.Draw(rgba).line([(8, 8), (32, 32)], fill=(0, 0, 0, 255), width=3)
+    rgba.save(tmp_path / "in" / "drawn.png")
+    Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(tmp_path / "in" / "empty.png")
+    result = runner.invoke(app, ["vectorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", ckpt,
+                                 "--workers", "0", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    records = _manifest(tmp_path / "out")
+    assert records["drawn.png"]["status"] == "ok" and records["drawn.png"]["glyphs"] == 1
+    assert records["empty.png"]["status"] == "error" and "blank image" in records["empty.png"]["reason"]
+    assert "1 warning(s)" in result.output and "empty.png: blank image" in result.output
