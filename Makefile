@@ -29,7 +29,7 @@ system-deps:
 	  $(SUDO) apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null; }
 
 demo: setup
-	$(VENV)/bin/igae demo
+	$(VENV)/bin/igae demo --overwrite
 
 test: setup system-deps
 	$(PY) -m pytest -q

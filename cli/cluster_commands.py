@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .app import app, console, out, user_errors
+from .app import app, console, out, output_folder, user_errors
 from .train_commands import DATA_HELP
 
 
@@ -62,7 +62,7 @@ def cluster_(
                                              "B: reveal only B labels, those nearest the cluster centres"),
     seeds: int = typer.Option(5, help="repeat with seeds 0..N-1 and report mean ± std"),
     dims: int = typer.Option(10, help="dimensions of the spectral embedding"),
-    out_dir: Path = typer.Option(Path("runs/cluster"), "--out", help="where the pictures and results.json go"),
+    out_dir: str = typer.Option("runs/cluster", "--out", help="where the pictures and results.json go"),
     pictures: bool = typer.Option(True, help="write the confusion matrix and typical gestures of each row"),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N (for encoding)"),
     progress: bool = typer.Option(True, help="show a progress bar"),
@@ -79,15 +79,20 @@ def cluster_(
 
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    if limit < 0:
+        raise ConfigError(f"--limit must be 0 (all glyphs) or a positive count, got {limit}")
     specs = [
         ClusterSpec(features=f, reduce=r, k=kk, algorithm=algorithm, label_budget=label_budget, dims=dims)
         for f in _list(features, "features") for r in _list(reduce, "reduce") for kk in _list(k, "k", int)
     ]
+    out_dir = output_folder(out_dir, "--out")
     ckpt = load_checkpoint(checkpoint)
     ckpt.model.to(resolve_device(device))
     glyphs = load_dataset(data, data_dir, split)
     if limit:
         glyphs = glyphs.subset(range(min(limit, len(glyphs))))
+    for spec in specs:
+        spec.check_fits(len(glyphs))
     codes = encode_codes(ckpt.model, glyphs.images)
     ckpt.model.cpu()
     labels = glyphs.labels.numpy()

@@ -11,13 +11,15 @@ the command.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import typer
 
-from .app import EXIT_CHECK_FAILED, app, console, out, user_errors
+from .app import EXIT_CHECK_FAILED, app, console, out, user_errors, warning_line
 
 DEFAULT_MACHINE = {"gcode": "grbl-servo", "waypoints": "arm-table", "urscript": "ur-table"}
 
@@ -40,6 +42,49 @@ def _parse_indices(text: str, count: int) -> list[int]:
     return picked
 
 
+def _fraction(value: float, option: str) -> float:
+    """An intensity or score in [0, 1]; NaN and inf never reach a sheet."""
+    from igae_robot.errors import ConfigError
+
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{option} must be between 0 and 1, got {value}")
+    return value
+
+
+def _canvas_size(size: int, option: str) -> int:
+    from igae_robot.config import MAX_IMAGE_SIZE
+    from igae_robot.errors import ConfigError
+
+    if not 4 <= size <= MAX_IMAGE_SIZE:
+        raise ConfigError(f"{option} must be a canvas side in 4..{MAX_IMAGE_SIZE} pixels, got {size}")
+    return size
+
+
+# Below this many glyphs ordering takes well under a second: a bar would only flicker.
+_PROGRESS_GLYPHS = 2000
+
+
+@contextlib.contextmanager
+def ordering_progress(glyphs: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback for the stroke ordering of a large sheet (a bar on stderr), else None."""
+    if glyphs < _PROGRESS_GLYPHS:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("ordering strokes"), BarColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("order", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _variance(value: float, option: str, zero_ok: bool) -> float:
+    from igae_robot.errors import ConfigError
+
+    if not (math.isfinite(value) and (value >= 0 if zero_ok else value > 0)):
+        raise ConfigError(f"{option} must be a finite number {'>= 0' if zero_ok else '> 0'}, got {value}")
+    return value
+
+
 @app.command()
 @user_errors
 def encode(
@@ -56,12 +101,14 @@ def encode(
     import numpy as np
     import torch
 
+    from igae_robot.atomic import check_output
     from igae_robot.checkpoint import encode_gestures, gesture_meta, load_checkpoint
     from igae_robot.errors import DataError
     from igae_robot.gesture import save_gestures
 
     if bool(images) == bool(data):
         raise DataError("give either image files or --data (not both, not neither)")
+    check_output(output)
     ckpt = load_checkpoint(checkpoint)
     cfg = ckpt.config
     if data:
@@ -71,11 +118,15 @@ def encode(
         picked = _parse_indices(indices, len(glyphs))
         x, labels = glyphs.images[picked], glyphs.labels[picked]
     else:
-        from igae_robot.images import read_image, to_glyph
+        from igae_robot.images import blank_reason, read_image, to_glyph
 
         size = cfg.model.image_size
-        x = torch.from_numpy(np.stack([to_glyph(read_image(p), invert, size=size, box=round(size * 20 / 28))[0] for p in images]))[:, None]
-        labels = torch.full((len(images),), -1, dtype=torch.int64)
+        grays = [read_image(p) for p in images]  # a blank one warns, naming its file
+        inked = [g for g in grays if blank_reason(g) is None]  # encoding nothing would draw a blob
+        if not inked:
+            raise DataError(f"no ink in any of the {len(images)} image(s); nothing to encode")
+        x = torch.from_numpy(np.stack([to_glyph(g, invert, size=size, box=round(size * 20 / 28))[0] for g in inked]))[:, None]
+        labels = torch.full((len(inked),), -1, dtype=torch.int64)
     gestures = encode_gestures(ckpt, x, labels)
     save_gestures(output, gestures, gesture_meta(ckpt))
     console.print(f"encoded {len(gestures)} glyphs ({len(gestures[0])} steps each) -> {output}", highlight=False, soft_wrap=True)
@@ -102,12 +153,14 @@ def export(
     merge: str = typer.Option("0.05mm", help="join strokes whose ends are this close (0: never)"),
     order: bool = typer.Option(True, "--order/--no-order", help="reorder strokes to cut pen-up travel"),
     clip: bool = typer.Option(False, "--clip", help="cut strokes at the page margins instead of refusing them"),
+    drop_outliers: bool = typer.Option(False, "--drop-outliers", help="leave out glyphs whose ink reaches absurdly far off their canvas (default: refuse)"),
     layers: str = typer.Option("row", help="SVG layers: row, glyph, pen (by pressure), one"),
     pens: int = typer.Option(3, help="SVG --layers pen: number of pen widths"),
     home: bool = typer.Option(False, "--home", help="G-code: home the machine first ($H / G28)"),
     return_origin: bool = typer.Option(True, "--return/--no-return", help="G-code: go back to X0 Y0 at the end"),
 ) -> None:
     """Lay gestures out on a page and write them for a machine: SVG, G-code, arm waypoints, URScript."""
+    from igae_robot.atomic import check_output
     from igae_robot.errors import PageError
     from igae_robot.exporters import export_file, format_for
     from igae_robot.gesture import load_gestures
@@ -120,15 +173,25 @@ def export(
     family = "waypoints" if writer.startswith("waypoints") else writer
     if layout != "grid":
         raise PageError(f"unknown layout {layout!r}; known: grid")
+    _fraction(threshold, "--threshold")
+    if release is not None:
+        _fraction(release, "--release")
+    check_output(output)
     profile = None
     if family != "svg" or machine:
         profile = load_machine(machine or DEFAULT_MACHINE[family])
     gestures = load_gestures(gestures_file)
     options = SheetOptions(
         threshold=threshold, release=release, frame=frame, cols=cols, cell_mm=to_mm(cell), spacing_mm=to_mm(spacing),
-        simplify_mm=to_mm(simplify), merge_mm=to_mm(merge), order=order, clip=clip,
+        simplify_mm=to_mm(simplify), merge_mm=to_mm(merge), order=order, clip=clip, drop_outliers=drop_outliers,
     )
-    sheet = plan_sheet(gestures, Page.from_spec(page, landscape, margin), options)
+    with ordering_progress(len(gestures)) as progress:
+        sheet = plan_sheet(gestures, Page.from_spec(page, landscape, margin), options, progress)
+    for glyph in sheet.dropped:
+        warning_line(f"glyph {glyph} of {gestures_file} reaches absurdly far off its canvas; left out (--drop-outliers)")
+    if not sheet.polylines:
+        raise PageError(f"nothing to draw: no glyph of {gestures_file} has ink at or above --threshold {threshold:g}; "
+                        "no file was written")
     extra = {"svg": {"layers": layers, "pens": pens}, "gcode": {"home": home, "return_to_origin": return_origin}}.get(family, {})
     export_file(sheet, output, writer, profile, **extra)
     stats = plot_stats(sheet, profile)
@@ -155,10 +218,17 @@ def check(
     import numpy as np
 
     from igae_robot.check import check_sheet
-    from igae_robot.errors import CheckError
+    from igae_robot.errors import CheckError, ConfigError
     from igae_robot.exporters import read_file
     from igae_robot.gesture import load_gestures, load_gestures_meta
 
+    if not math.isfinite(min_iou):  # NaN would pass every glyph; above 1 fails every one, as asked
+        raise ConfigError(f"--min-iou must be a number (an IoU, 0..1), got {min_iou}")
+    if size is not None:
+        _canvas_size(size, "--size")
+    for value, option, zero_ok in ((var_coef, "--var-coef", True), (var_eps, "--var-eps", False)):
+        if value is not None:
+            _variance(value, option, zero_ok)
     sheet = read_file(file)
     meta: dict = {}
     gestures = images = None

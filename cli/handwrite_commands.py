@@ -41,6 +41,7 @@ def handwrite(
     home: bool = typer.Option(False, "--home", help="G-code: home the machine first ($H / G28)"),
 ) -> None:
     """Write text as handwriting drawn by gesture models, ready for a pen plotter (SVG, G-code, waypoints)."""
+    from igae_robot.atomic import check_output
     from igae_robot.errors import TextError
     from igae_robot.exporters import export_file, format_for
     from igae_robot.hand import builtin_hand, load_any_hand
@@ -54,11 +55,12 @@ def handwrite(
         raise TextError("give the text as an argument or with --file (one of them)")
     if file is not None:
         try:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")  # a BOM (Windows editors write one) is not text
         except (OSError, UnicodeDecodeError) as exc:
             raise TextError(f"{file}: cannot read the text ({exc})") from None
     writer = format_for(format, output)
     family = "waypoints" if writer.startswith("waypoints") else writer
+    check_output(output)
     profile = load_machine(machine or DEFAULT_MACHINE[family]) if family != "svg" or machine else None
     hands = [
         load_any_hand(digits_model, data_dir) if digits_model else builtin_hand("digits"),

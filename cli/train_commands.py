@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from .app import app, console, out, user_errors
+from .app import app, console, out, output_folder, user_errors, warning_line
 
 DATA_HELP = "digits (embedded), mnist, fashion, kmnist, emnist-<split>, npz, folder"
 
@@ -37,11 +37,29 @@ def _epoch_logger(epochs: int):
     return log
 
 
+def check_run_folder(out_dir: str | Path, resume: bool, overwrite: bool) -> Path:
+    """Before any work: the run folder can be written, and a run already in it is never replaced
+    unless asked (--resume continues it, --overwrite replaces it).  Returns the folder."""
+    from igae_robot.errors import ConfigError
+
+    out_dir = output_folder(out_dir, "--out")
+    checkpoint = out_dir / "checkpoint.pt"
+    if resume and overwrite:
+        raise ConfigError("--resume continues the run in --out, --overwrite replaces it: give one of them")
+    if resume and not checkpoint.is_file():
+        warning_line(f"--resume: no checkpoint at {checkpoint}; starting a fresh run")
+    if not resume and not overwrite and (checkpoint.exists() or checkpoint.is_symlink()):
+        raise ConfigError(f"{checkpoint} already holds a trained run; --resume continues it, --overwrite replaces it, "
+                          "or choose another --out")
+    return out_dir
+
+
 def run_training(config, out_dir: Path, resume: bool, progress: bool = True) -> dict | None:
     """Train, evaluate on the test split, write pictures and summary.json; returns the summary.
 
     Under torchrun every process trains; rank 0 alone then evaluates, draws and reports (the
     others return None)."""
+    from igae_robot.atomic import atomic_write_text
     from igae_robot.data import load_dataset
     from igae_robot.distributed import finish, init_from_env
     from igae_robot.evaluation import evaluate_checkpoint, write_pictures
@@ -76,7 +94,7 @@ def run_training(config, out_dir: Path, resume: bool, progress: bool = True) -> 
         "pictures": [str(p) for p in pictures],
         "checkpoint": str(out_dir / "checkpoint.pt"),
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     where = f"{ranks.world_size} processes on {device.type}" if ranks.distributed else str(device)
     out.print(_metrics_table(f"{config.preset} on {config.data.name}, {config.train.epochs} epochs, {wall:.0f} s on {where}", rows))
     console.print(f"checkpoint: {out_dir / 'checkpoint.pt'}\npictures:   {', '.join(str(p) for p in pictures)}", highlight=False)
@@ -89,12 +107,13 @@ def train(
     preset: str = typer.Option("igae", help="named preset (see `igae presets`) or a .toml file"),
     data: str = typer.Option("digits", help=DATA_HELP),
     data_dir: str = typer.Option("", help="folder holding the data set's files"),
-    out_dir: Path = typer.Option(Path("runs/latest"), "--out", help="run folder: checkpoint.pt, pictures, summary.json"),
+    out_dir: str = typer.Option("runs/latest", "--out", help="run folder: checkpoint.pt, pictures, summary.json"),
     epochs: Optional[int] = typer.Option(None, help="override the preset's epochs"),
     limit: int = typer.Option(0, help="train on at most this many images (0 = all)"),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N"),
     seed: Optional[int] = typer.Option(None, help="override train.seed"),
     resume: bool = typer.Option(False, help="continue from OUT/checkpoint.pt"),
+    overwrite: bool = typer.Option(False, help="replace the run already in OUT (default: refuse)"),
     precision: Optional[str] = typer.Option(None, help="fp32 or bf16 (autocast, for GPUs; default: the preset's)"),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model for training"),
     set_: list[str] = typer.Option([], "--set", help="override any config key, e.g. --set train.lr=3e-4"),
@@ -107,7 +126,8 @@ def train(
     """
     from igae_robot.config import apply_overrides, load_preset
 
-    overrides = [f"data.name={data}", f"data.dir={json.dumps(data_dir)}", f"data.limit={limit}", f"train.device={json.dumps(device)}"]
+    overrides = [f"data.name={json.dumps(data)}", f"data.dir={json.dumps(data_dir)}", f"data.limit={limit}",
+                 f"train.device={json.dumps(device)}"]
     if precision is not None:
         overrides.append(f"train.precision={json.dumps(precision)}")
     if compile_:
@@ -117,6 +137,7 @@ def train(
     if seed is not None:
         overrides.append(f"train.seed={seed}")
     config = apply_overrides(load_preset(preset), overrides + list(set_))
+    out_dir = check_run_folder(out_dir, resume, overwrite)
     run_training(config, out_dir, resume, progress)
 
 
@@ -130,14 +151,19 @@ def eval_(
     limit: int = typer.Option(0, help="evaluate at most this many images (0 = all)"),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N"),
     as_json: bool = typer.Option(False, "--json", help="print metrics as JSON"),
-    pictures: Optional[Path] = typer.Option(None, help="write reconstruction / gesture / curve PNGs here"),
+    pictures: Optional[str] = typer.Option(None, help="write reconstruction / gesture / curve PNGs here"),
 ):
     """Metrics of a trained model: pixel accuracy (|error| < 0.5), MSE, IoU of binarised images."""
     from igae_robot.checkpoint import load_checkpoint
     from igae_robot.data import load_dataset
     from igae_robot.evaluation import evaluate_checkpoint, write_pictures
+    from igae_robot.errors import ConfigError
     from igae_robot.train import resolve_device
 
+    if limit < 0:
+        raise ConfigError(f"--limit must be 0 (all images) or a positive count, got {limit}")
+    if pictures is not None:
+        pictures = output_folder(pictures, "--pictures")
     ckpt = load_checkpoint(checkpoint)
     glyphs = load_dataset(data, data_dir, split)
     if limit:
@@ -180,15 +206,17 @@ def presets():
 @app.command()
 @user_errors
 def demo(
-    out_dir: Path = typer.Option(Path("runs/demo"), "--out", help="where to write the run"),
+    out_dir: str = typer.Option("runs/demo", "--out", help="where to write the run"),
     epochs: int = typer.Option(30, help="training epochs on the embedded digits"),
     preset: str = typer.Option("igae", help="model preset"),
+    overwrite: bool = typer.Option(False, help="replace the run already in OUT (default: refuse)"),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ):
     """Train briefly on scikit-learn's embedded digits (no download) and draw what was learned."""
     from igae_robot.config import apply_overrides, load_preset
 
     config = apply_overrides(load_preset(preset), [f"train.epochs={epochs}", "data.name=digits", 'data.dir=""', "data.limit=0"])
+    out_dir = check_run_folder(out_dir, False, overwrite)
     console.print(f"[bold]igae demo[/]: training preset {preset!r} on the embedded digits for {epochs} epochs", highlight=False)
     if run_training(config, out_dir, resume=False, progress=progress) is not None:  # rank 0 under torchrun
         _demo_drawings(out_dir)

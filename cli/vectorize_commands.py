@@ -17,7 +17,7 @@ from typing import List, Optional
 
 import typer
 
-from .app import EXIT_CHECK_FAILED, app, console, out, user_errors
+from .app import EXIT_CHECK_FAILED, app, console, out, output_folder, user_errors
 
 # what --format names -> output suffix
 SUFFIXES = {"svg": ".svg", "gcode": ".gcode", "waypoints": ".json", "urscript": ".script"}
@@ -92,7 +92,7 @@ def _length(option: str, text: str) -> float:
 @user_errors
 def vectorize(
     sources: List[Path] = typer.Argument(..., help="image files or folders (searched recursively): PNG, JPEG, BMP, TIFF, GIF"),
-    output: Path = typer.Option(..., "-o", "--output", help="folder for the outputs and manifest.jsonl"),
+    output: str = typer.Option(..., "-o", "--output", help="folder for the outputs and manifest.jsonl"),
     model: Path = typer.Option(..., "--model", help="checkpoint.pt (or its run folder)"),
     format: str = typer.Option("svg", "--format", "-f", help="comma-separated: svg, gcode, waypoints, urscript"),
     machine: Optional[List[str]] = typer.Option(None, "--machine", help="profile (name or .toml) for G-code and/or arm formats; default per format"),
@@ -128,8 +128,7 @@ def vectorize(
     from igae_robot.vectorize import vectorize as run
 
     # Every option first: one line and exit 2 before any image is read or any folder made.
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"{output}: is a file; the output of vectorize is a folder")
+    output = output_folder(output, "-o/--output")
     writers = build_writers(format, machine or [])
     width_mm = _length("--width", width)
     check_width(width_mm, writers)

@@ -8,7 +8,8 @@ rebuilds the model.
 from __future__ import annotations
 
 import os
-import tempfile
+import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from .config import Config
 from .errors import CheckpointError, IgaeError
 from .model import GestureAutoencoder, build_model
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "encode_gestures", "gesture_meta", "CHECKPOINT_FORMAT"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load_trusted", "encode_gestures", "gesture_meta", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = 1
 
@@ -38,7 +39,6 @@ class Checkpoint:
 def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
     """Write atomically: a temp file in the same folder, then rename, so a crash never leaves half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "format": CHECKPOINT_FORMAT,
         "config": ckpt.config.to_dict(),
@@ -48,14 +48,10 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
         "optimizer": ckpt.optimizer_state,
         "scheduler": ckpt.scheduler_state,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
+
+    with atomic_binary_writer(path) as stream:
+        torch.save(state, stream)
     return path
 
 
@@ -66,22 +62,48 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         path = path / "checkpoint.pt"
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
-    try:
-        state: dict[str, Any] = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable igae checkpoint ({type(exc).__name__}: {exc})") from None
+    state = load_trusted(path, "igae checkpoint", map_location)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an igae checkpoint of format {CHECKPOINT_FORMAT}")
     try:
         config = Config.from_dict(state["config"])
         model = build_model(config.model)
         model.load_state_dict(state["model"])
-    except (IgaeError, KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: cannot rebuild the model ({exc})") from None
+        epoch, history = int(state["epoch"]), list(state["history"])
+    except (IgaeError, KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: cannot rebuild the model ({first_line(exc)})") from None
     model.eval()
-    return Checkpoint(
-        model, config, int(state["epoch"]), list(state["history"]), state.get("optimizer"), state.get("scheduler"), path
-    )
+    return Checkpoint(model, config, epoch, history, state.get("optimizer"), state.get("scheduler"), path)
+
+
+def load_trusted(path: Path, what: str, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load`` of tensors, numbers and strings only (``weights_only``): no pickled code runs.
+
+    What torch refuses is said in igae's words, in one line: torch's own message advises loading
+    again with ``weights_only=False``, i.e. running whatever code the file holds, which a user who
+    was handed a file must never be told.
+    """
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except OSError:
+        raise  # a folder it cannot read: the CLI names the path
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL (\S+)", str(exc))
+        if found or any(word in str(exc) for word in _OBJECT_REFUSALS):
+            held = f"a pickled Python object ({found.group(1)})" if found else "pickled Python objects"
+            raise CheckpointError(f"{path}: not a trusted {what}: it holds {held}, which igae never loads") from None
+        raise CheckpointError(f"{path}: not a readable {what} (not a torch file, or damaged or truncated)") from None
+    except Exception:  # a zip torch cannot read, a truncated file, another format
+        raise CheckpointError(f"{path}: not a readable {what} (not a torch file, or damaged or truncated)") from None
+
+
+# How torch's weights-only unpickler words refusing an object (rather than bytes it cannot parse).
+_OBJECT_REFUSALS = ("Unsupported global", "Unsupported class", "Trying to call reduce", "Can only build")
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message on one line (load_state_dict lists every missing key on its own line)."""
+    return " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
 
 
 @torch.no_grad()

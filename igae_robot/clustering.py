@@ -206,6 +206,17 @@ class ClusterSpec:
             raise ConfigError(f"k must be at least 2, got {self.k}")
         if self.label_budget < 0:
             raise ConfigError(f"label budget must be >= 0, got {self.label_budget}")
+        for name in ("dims", "pca_dims", "neighbours", "n_init"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    def check_fits(self, n: int) -> None:
+        """Refuse, before any work, a spec that ``n`` glyphs cannot satisfy (scikit-learn would fail mid-way)."""
+        if self.k > n:
+            raise ConfigError(f"k={self.k} clusters need at least {self.k} glyphs, got {n}; lower --k or raise --limit")
+        if self.reduce == "spectral" and n <= max(self.neighbours, self.dims + 1):
+            raise ConfigError(f"the spectral embedding ({self.neighbours} neighbours, {self.dims} dims) needs more than "
+                              f"{max(self.neighbours, self.dims + 1)} glyphs, got {n}; raise --limit or lower --dims")
 
     @property
     def protocol(self) -> str:
@@ -326,6 +337,7 @@ def run_spec(codes: Codes, labels: np.ndarray, spec: ClusterSpec, seeds: Sequenc
     labels = np.asarray(labels, dtype=np.int64)
     if (labels < 0).any():
         raise ConfigError("every glyph needs a label to score the clusters (this data set has unlabelled glyphs)")
+    spec.check_fits(len(labels))
     tic = time.perf_counter()
     x = feature_matrix(codes, spec.features)
     runs, first = [], None

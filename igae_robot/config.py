@@ -6,6 +6,7 @@ The whole config is saved in every checkpoint, so a checkpoint alone rebuilds it
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -34,6 +35,18 @@ class ModelConfig:
     var_coef: float = 0.01  # marker variance = pressure * var_coef + var_eps (canvas units²)
     var_eps: float = 1e-4
 
+    def __post_init__(self) -> None:
+        _in_range("model.steps", self.steps, 1, MAX_STEPS)
+        _in_range("model.image_size", self.image_size, 4, MAX_IMAGE_SIZE)
+        for key in ("hidden", "channels"):
+            if any(not 1 <= width <= MAX_WIDTH for width in getattr(self, key)):
+                raise ConfigError(f"model.{key} must list widths in 1..{MAX_WIDTH}, got {list(getattr(self, key))}")
+        _positive("model.step_size_px", self.step_size_px)
+        _positive("model.var_coef", self.var_coef, zero_ok=True)
+        _positive("model.var_eps", self.var_eps)
+        if self.start is not None and (len(self.start) != 2 or not all(math.isfinite(v) for v in self.start)):
+            raise ConfigError(f"model.start must be two finite numbers (x, y) or none, got {self.start!r}")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -51,12 +64,50 @@ class TrainConfig:
     intensity_tv: float = 0.0  # weight of the ink's total variation over steps: fewer pen lifts (gesture_terms.py)
     edge: float = 0.0  # weight of "end on the ink's right edge" (connected writing, gesture_terms.py)
 
+    def __post_init__(self) -> None:
+        _in_range("train.epochs", self.epochs, 1, MAX_EPOCHS)
+        _in_range("train.batch_size", self.batch_size, 1, MAX_BATCH)
+        _in_range("train.seed", self.seed, 0, 2**32 - 1)  # the epoch shuffles seed with seed * 100003 + epoch (int64)
+        _positive("train.lr", self.lr)
+        for key in ("weight_decay", "intensity_tv", "edge"):
+            _positive(f"train.{key}", getattr(self, key), zero_ok=True)
+        _positive("train.dt_s", self.dt_s)
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"train.val_fraction must be in [0, 1), got {self.val_fraction!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"unknown train.lr_schedule {self.lr_schedule!r}; known: constant, cosine")
+        if self.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"unknown train.precision {self.precision!r}; known: bf16, fp32")
+
 
 @dataclass(frozen=True)
 class DataConfig:
     name: str = "digits"  # digits (embedded), mnist, emnist-<split>, kmnist, fashion, npz, folder
     dir: str = ""  # folder holding the dataset files (not needed for "digits")
     limit: int = 0  # use at most this many training images (0 = all)
+
+    def __post_init__(self) -> None:
+        if self.limit < 0:
+            raise ConfigError(f"data.limit (--limit) must be 0 (all images) or a positive count, got {self.limit}")
+
+
+# Bounds that catch a typo (an extra zero, a minus sign) before it costs hours or all memory.
+MAX_STEPS = 10_000
+MAX_IMAGE_SIZE = 1024
+MAX_WIDTH = 1_000_000
+MAX_EPOCHS = 1_000_000
+MAX_BATCH = 10_000_000
+
+
+def _in_range(key: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{key} must be a whole number in {low}..{high}, got {value!r}")
+
+
+def _positive(key: str, value: float, zero_ok: bool = False) -> None:
+    """A finite number > 0 (>= 0 with zero_ok): NaN and inf never reach an optimizer or a renderer."""
+    if not (math.isfinite(value) and (value >= 0 if zero_ok else value > 0)):
+        raise ConfigError(f"{key} must be a finite number {'>= 0' if zero_ok else '> 0'}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -86,6 +137,8 @@ _SECTIONS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
 
 
 def _build(cls, values: dict[str, Any], section: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{section}] must be a table of keys, got {values!r}")
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(values) - set(known)
     if unknown:
@@ -117,13 +170,17 @@ def _coerce(value: Any, default: Any, key: str, optional: bool = False) -> Any:
         elem = type(default[0]) if default else int
         try:
             return tuple(elem(v) for v in value)
-        except ValueError:
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"{key} must be a list of {elem.__name__}, got {value!r}") from None
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, got {value!r}")
     try:
+        if isinstance(value, bool):
+            raise TypeError  # true is not the number 1
         if isinstance(default, int) and isinstance(value, float) and not value.is_integer():
             raise ValueError
         return type(default)(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise ConfigError(f"{key} must be {type(default).__name__}, got {value!r}") from None
 
 
@@ -137,7 +194,10 @@ def load_preset(name: str) -> Config:
     if path.suffix == ".toml":
         if not path.is_file():
             raise ConfigError(f"{path}: no such preset file")
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the preset as UTF-8") from None
         preset = path.stem
     else:
         names = preset_names()

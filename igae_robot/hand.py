@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import Checkpoint
+from .checkpoint import Checkpoint, first_line, load_trusted
 from .config import Config
 from .errors import CheckpointError, ConfigError, IgaeError
 from .gesture import Gesture
@@ -148,8 +148,6 @@ def _features(model: GestureAutoencoder, images: torch.Tensor, batch: int = 512)
 
 def save_hand(path: str | os.PathLike, hand: Hand) -> Path:
     """Write a hand as one small ``.pt`` (float16 weights), atomically."""
-    import tempfile
-
     path = Path(path)
     state = {
         "format": HAND_FORMAT,
@@ -160,16 +158,10 @@ def save_hand(path: str | os.PathLike, hand: Hand) -> Path:
         "cap_top": float(hand.cap_top),
         **{k: torch.as_tensor(getattr(hand, k), dtype=torch.float32) for k in ("pca_mean", "pca_axes", "weights", "means", "chols")},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.chmod(tmp, 0o644)  # package data: readable by everyone, unlike mkstemp's 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
+
+    with atomic_binary_writer(path) as stream:
+        torch.save(state, stream)
     return path
 
 
@@ -177,21 +169,19 @@ def load_hand(path: str | os.PathLike) -> Hand:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such handwriting model")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable handwriting model ({type(exc).__name__}: {exc})") from None
+    state = load_trusted(path, "handwriting model")
     if not isinstance(state, dict) or state.get("format") != HAND_FORMAT or "chars" not in state:
         raise CheckpointError(f"{path}: not an igae handwriting model of format {HAND_FORMAT} (a training checkpoint? see --digits-model)")
     try:
         config = Config.from_dict(state["config"])
         model = build_model(config.model)
         model.load_state_dict({k: v.float() for k, v in state["model"].items()})
-    except (IgaeError, KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: cannot rebuild the model ({exc})") from None
+        arrays = {k: state[k].double().numpy() for k in ("pca_mean", "pca_axes", "weights", "means", "chols")}
+        chars, baseline, cap_top = str(state["chars"]), float(state["baseline"]), float(state["cap_top"])
+    except (IgaeError, KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: cannot rebuild the model ({first_line(exc)})") from None
     model.eval()
-    arrays = {k: state[k].double().numpy() for k in ("pca_mean", "pca_axes", "weights", "means", "chols")}
-    return Hand(model, config, state["chars"], state["baseline"], state["cap_top"], source=str(path), **arrays)
+    return Hand(model, config, chars, baseline, cap_top, source=str(path), **arrays)
 
 
 def builtin_hand(name: str) -> Hand:

@@ -59,10 +59,16 @@ class WritingStyle:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.size_mm > 0:
+        if not 0 < self.size_mm < math.inf:
             raise PageError(f"--size must be a positive length, got {self.size_mm} mm")
-        if not self.line_spacing > 0:
-            raise PageError(f"--line-spacing must be positive, got {self.line_spacing}")
+        if not 0 < self.line_spacing < math.inf:
+            raise PageError(f"--line-spacing must be a positive number, got {self.line_spacing}")
+        if not 0 <= self.width_mm < math.inf:
+            raise PageError(f"--width must be 0 (the page) or a positive length, got {self.width_mm} mm")
+        if not -60 <= self.slant_deg <= 60:  # also NaN; beyond 60 degrees letters lie down
+            raise TextError(f"--slant must be between -60 and 60 degrees, got {self.slant_deg}")
+        if not 0 <= self.seed < 2**63:
+            raise TextError(f"--seed must be 0 or a positive whole number, got {self.seed}")
         if self.align not in ALIGNMENTS:
             raise PageError(f"unknown alignment {self.align!r}; known: {', '.join(ALIGNMENTS)}")
         if not 0.0 <= self.neatness <= 1.0:
@@ -95,6 +101,8 @@ def unsupported_characters(text: str, hands: Sequence[Hand]) -> list[str]:
 
 def write_text(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle = WritingStyle()) -> Sheet:
     """Lay ``text`` out as handwriting on ``page``: paragraphs split at blank lines, lines at newlines, words wrapped."""
+    if not text.strip():
+        raise TextError("no text to write: the text is empty or only spaces (give the text, or --file with some in it)")
     _refuse_unknown(text, hands, style.fallback)
     rng = np.random.default_rng(style.seed)
     paragraphs = [[line.split() for line in block.split("\n")] for block in re.split(r"\n\s*\n", text.strip("\n"))]

@@ -61,7 +61,7 @@ def layout_grid(
     cols 0 = choose so cells are as large as possible; cell_mm 0 = the largest square cell that
     fits.  A fixed cell size or column count that does not fit the page raises PageError.
     """
-    if count < 0 or cols < 0 or cell_mm < 0 or spacing_mm < 0:
+    if count < 0 or cols < 0 or not (cell_mm >= 0 and spacing_mm >= 0 and math.isfinite(cell_mm + spacing_mm)):
         raise PageError(f"layout needs non-negative counts and sizes, got cols={cols}, cell={cell_mm}, spacing={spacing_mm}")
     x0, y0, x1, y1 = page.drawable
     width, height = x1 - x0, y1 - y0
@@ -72,9 +72,15 @@ def layout_grid(
     cols = min(cols, count)
     rows = math.ceil(count / cols)
     largest = min((width - (cols - 1) * spacing_mm) / cols, (height - (rows - 1) * spacing_mm) / rows)
+    if largest <= 0:  # the spacing alone fills the page: no cell size would fit
+        raise PageError(
+            f"page too small for {cols} columns x {rows} rows with {format_number(spacing_mm)} mm spacing: the drawable "
+            f"area of {page.describe()} is {format_number(width)} x {format_number(height)} mm; use fewer --cols, "
+            f"less --spacing, a smaller --margin or a larger --page"
+        )
     if cell_mm == 0:
         cell_mm = largest
-    if cell_mm <= 0 or cell_mm > largest + 1e-9:
+    if cell_mm > largest + 1e-9:
         need_w = cols * cell_mm + (cols - 1) * spacing_mm
         need_h = rows * cell_mm + (rows - 1) * spacing_mm
         raise PageError(

@@ -290,6 +290,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise MachineError(f"{path}: cannot read machine profile ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise MachineError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise MachineError(f"{path}: not a UTF-8 text file; a machine profile is TOML text") from None
 
 
 def _builtin_tables() -> dict[str, dict[str, Any]]:

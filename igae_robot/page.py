@@ -7,6 +7,7 @@ on a machine is the machine profile's business (:mod:`igae_robot.machine`).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -36,9 +37,9 @@ class Page:
     name: str = "custom"
 
     def __post_init__(self) -> None:
-        if not (self.width_mm > 0 and self.height_mm > 0):
-            raise PageError(f"page size must be positive, got {self.width_mm} x {self.height_mm} mm")
-        if self.margin_mm < 0 or 2 * self.margin_mm >= min(self.width_mm, self.height_mm):
+        if not (0 < self.width_mm < math.inf and 0 < self.height_mm < math.inf):
+            raise PageError(f"page size must be positive and finite, got {self.width_mm} x {self.height_mm} mm")
+        if not 0 <= self.margin_mm < min(self.width_mm, self.height_mm) / 2:  # also NaN
             raise PageError(
                 f"margin {format_number(self.margin_mm)} mm leaves no drawable area on a "
                 f"{format_number(self.width_mm)} x {format_number(self.height_mm)} mm page"

@@ -17,11 +17,15 @@ import torch
 from torch import Tensor
 
 from .config import ModelConfig
-from .errors import GestureError
+from .errors import ConfigError, GestureError
 from .gesture_tensors import GestureTensors
 from .render import marker_variance, render_markers
 
-__all__ = ["refine", "reconstruction_mse"]
+__all__ = ["refine", "reconstruction_mse", "MAX_REFINE_STEPS"]
+
+# Far more than refinement ever gains from (it levels off within a few hundred steps), and a bound
+# that turns a typo (--refine 1000000000) into an error instead of days of work.
+MAX_REFINE_STEPS = 10_000
 
 _EPS = 1e-4  # keeps logit/atanh of values at their bounds finite
 
@@ -48,6 +52,9 @@ def refine(cfg: ModelConfig, gestures: GestureTensors, images: Tensor, steps: in
     """
     if images.dim() != 4 or images.shape[0] != gestures.batch or images.shape[1] != 1:
         raise GestureError(f"refine needs images of shape ({gestures.batch}, 1, S, S), got {tuple(images.shape)}")
+    if steps > MAX_REFINE_STEPS or not lr > 0 or lr == float("inf"):
+        raise ConfigError(f"refinement takes 0..{MAX_REFINE_STEPS} steps with a positive, finite learning rate; "
+                          f"got {steps} steps at lr {lr}")
     if steps <= 0:
         return gestures.detach()
     points = cfg.decoder == "points"

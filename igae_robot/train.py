@@ -38,10 +38,14 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    except (RuntimeError, ValueError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):  # torch knows more (meta, mps, xpu...) than we run on
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} asked for, but this machine has no CUDA GPU (use --device cpu or auto)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {name!r} asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
     return device
 
 
@@ -104,6 +108,9 @@ def train(
         previous = load_checkpoint(ckpt_path, map_location=device)
         if previous.config.model != config.model:
             raise ConfigError(f"{ckpt_path}: --resume with a different model config; use another --out")
+        if previous.epoch > cfg.epochs:
+            raise ConfigError(f"{ckpt_path}: the run has already trained {previous.epoch} epochs, more than "
+                              f"train.epochs {cfg.epochs}; to continue it, ask for more epochs")
         model.load_state_dict(previous.model.state_dict())
         optimizer.load_state_dict(previous.optimizer_state)
         scheduler.load_state_dict(previous.scheduler_state)

@@ -73,7 +73,7 @@ from .images import IMAGE_SUFFIXES, blank_reason, read_image_stats
 from .layout import Placement
 from .metrics import batch_metrics
 from .page import Page
-from .refine import refine
+from .refine import MAX_REFINE_STEPS, refine
 from .sheet import Sheet, SheetOptions
 
 __all__ = [
@@ -124,7 +124,8 @@ class VectorizeOptions:
         _check(math.isfinite(self.dpi) and self.dpi > 0, f"--dpi must be a positive number of pixels per inch, got {self.dpi}")
         _check(math.isfinite(self.width_mm) and self.width_mm >= 0, f"--width must be a length >= 0 (0: from --dpi), got {self.width_mm} mm")
         _check(math.isfinite(self.join) and self.join >= 0, f"--join must be a number of stroke widths >= 0, got {self.join}")
-        _check(self.refine_steps >= 0, f"--refine must be a number of steps >= 0, got {self.refine_steps}")
+        _check(0 <= self.refine_steps <= MAX_REFINE_STEPS,
+               f"--refine must be a number of steps in 0..{MAX_REFINE_STEPS}, got {self.refine_steps}")
         _check(math.isfinite(self.refine_lr) and self.refine_lr > 0, f"--refine-lr must be a positive number, got {self.refine_lr}")
         _check(self.max_pixels >= 1, f"--max-pixels must be at least 1, got {self.max_pixels}")
         _check(1 <= self.batch_size <= MAX_BATCH, f"--batch-size must be 1..{MAX_BATCH} glyphs, got {self.batch_size}")

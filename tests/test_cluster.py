@@ -154,3 +154,12 @@ def test_cli_cluster_user_errors_exit_2(tiny_model, tmp_path):
     assert result.exit_code == 2 and "--k must be a comma-separated list" in result.output
     result = runner.invoke(app, ["cluster", str(tmp_path / "missing.pt")])
     assert result.exit_code == 2 and "no such checkpoint" in result.output
+
+
+def test_specs_that_the_glyphs_cannot_satisfy_are_refused_before_any_work():
+    with pytest.raises(ConfigError, match="dims must be at least 1, got 0"):
+        ClusterSpec(reduce="spectral", dims=0)
+    with pytest.raises(ConfigError, match="k=10 clusters need at least 10 glyphs, got 6"):
+        run_spec(_codes(n=6), np.arange(6) % 3, ClusterSpec(k=10), [0])
+    with pytest.raises(ConfigError, match="spectral embedding .* needs more than 11 glyphs, got 8"):
+        ClusterSpec(k=2, reduce="spectral").check_fits(8)

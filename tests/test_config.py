@@ -65,3 +65,37 @@ def test_preset_file(tmp_path):
     path.write_text('[modle]\nsteps = 7\n')
     with pytest.raises(ConfigError, match="unknown section"):
         load_preset(str(path))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.epochs=0", "train.epochs must be a whole number in 1.."),
+    ("train.lr=nan", "train.lr must be a finite number > 0, got nan"),
+    ("train.lr=-1e-3", "train.lr must be a finite number > 0"),
+    ("train.batch_size=0", "train.batch_size must be"),
+    ("train.weight_decay=inf", "train.weight_decay must be a finite number >= 0"),
+    ("train.val_fraction=1", r"train.val_fraction must be in \[0, 1\)"),
+    ("train.seed=-1", "train.seed must be"),
+    ("train.epochs=inf", "train.epochs must be int, got inf"),  # int(inf) is an OverflowError, not a ValueError
+    ("train.epochs=true", "train.epochs must be int, got True"),  # a bool is not the number 1
+    ("train.lr_schedule=linear", "unknown train.lr_schedule 'linear'"),
+    ("data.limit=-5", "data.limit"),
+    ("data.name=3", "data.name must be a string"),
+    ("model.steps=0", "model.steps must be"),
+    ("model.hidden=[0]", "model.hidden must list widths"),
+    ("model.var_eps=0", "model.var_eps must be a finite number > 0"),
+    ("model.start=[nan, 0.5]", "model.start must be two finite numbers"),
+    ("model.image_size=100000", "model.image_size must be"),
+])
+def test_values_are_range_checked_where_the_config_is_built(override, message):
+    with pytest.raises(ConfigError, match=message):
+        apply_overrides(load_preset("dynamic"), [override])
+
+
+def test_preset_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[model]\nactivation = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match="latin1.toml: not UTF-8 text"):
+        load_preset(str(path))
+    path.write_text("model = 3\n")
+    with pytest.raises(ConfigError, match=r"\[model\] must be a table"):
+        load_preset(str(path))

@@ -240,3 +240,15 @@ def test_cli_user_errors_exit_2(tmp_path):
     assert not (tmp_path / "x.svg").exists()
     result = runner.invoke(app, ["handwrite", "-o", str(tmp_path / "x.svg")])
     assert result.exit_code == 2
+
+
+def test_nothing_to_write_and_bad_style_values_are_refused(hands):
+    for text in ("", "  \n\t "):
+        with pytest.raises(TextError, match="no text to write"):
+            write_text(text, hands, Page.from_spec("A5"))
+    with pytest.raises(TextError, match="--seed must be 0 or a positive"):
+        WritingStyle(seed=-1)
+    with pytest.raises(TextError, match="--slant"):
+        WritingStyle(slant_deg=float("nan"))
+    with pytest.raises(PageError, match="--line-spacing"):
+        WritingStyle(line_spacing=float("inf"))

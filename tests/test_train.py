@@ -8,7 +8,7 @@ import torch
 from igae_robot.checkpoint import load_checkpoint
 from igae_robot.config import apply_overrides, load_preset
 from igae_robot.data import load_dataset
-from igae_robot.errors import CheckpointError, TrainingDiverged
+from igae_robot.errors import CheckpointError, ConfigError, TrainingDiverged
 from igae_robot.metrics import batch_metrics, evaluate
 from igae_robot.train import train
 
@@ -88,3 +88,17 @@ def test_learns_real_mnist_digits(mnist_dir, tmp_path):
     metrics = evaluate(result.model, test)
     assert result.history[-1]["val_mse"] < result.history[0]["val_mse"]
     assert metrics["mse"] < 0.75 * blank, (metrics, blank)
+
+
+@pytest.mark.parametrize("name", ["meta", "mps", "", "cuda:-1", "tpu"])
+def test_devices_we_do_not_run_on_are_refused(name):
+    from igae_robot.train import resolve_device
+
+    with pytest.raises(ConfigError, match="unknown device|no CUDA GPU"):
+        resolve_device(name)
+
+
+def test_resume_asking_for_fewer_epochs_than_done(tmp_path):
+    train(_config(), tmp_path, progress=False)  # 2 epochs
+    with pytest.raises(ConfigError, match="already trained 2 epochs, more than train.epochs 1"):
+        train(_config("train.epochs=1"), tmp_path, resume=True, progress=False)

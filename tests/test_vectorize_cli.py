@@ -234,7 +234,7 @@ def test_an_output_that_is_a_file_is_one_line(tmp_path, ckpt):
     (tmp_path / "out").write_text("not a folder\n")
     result = runner.invoke(app, ["vectorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--model", ckpt,
                                  "--workers", "0", "--no-progress"])
-    assert result.exit_code == 2 and "out: is a file" in result.output and len(result.output.strip().splitlines()) == 1
+    assert result.exit_code == 2 and "out: not a folder" in result.output and len(result.output.strip().splitlines()) == 1
     assert (tmp_path / "out").read_text() == "not a folder\n"
 
 
