@@ -6,8 +6,8 @@
 ``igae`` sets ``OMP_WAIT_POLICY=PASSIVE`` before torch loads (cli/main.py) unless the user set it.
 "before" runs the same command with ``OMP_WAIT_POLICY=`` (empty: libgomp ignores it and falls back
 to its default spin-then-sleep wait, which is what every run got before that line); "after" leaves
-the variable unset, so the CLI's default applies.  "busy" adds one competing process that spins on
-a core for the whole run, as another job on a shared machine or CI runner would.  Variants run in
+the variable unset, so the CLI's default applies.  "busy" adds competing processes
+(``--competitors``, default 1) that each spin on a core for the whole run, as another job on a shared machine or CI runner would.  Variants run in
 turns, round after round, and the table shows the median of the rounds: the load drifts, turns
 spread it evenly.  Each run is ``igae train`` for one epoch of the default preset; the figure is
 ``train_wall_s`` from its summary.json (training only, not the evaluation after it).
@@ -29,13 +29,13 @@ IGAE = str(Path(sys.executable).with_name("igae"))
 
 
 @contextlib.contextmanager
-def competitor(busy: bool):
-    """One process spinning on a core while the block runs (or nothing)."""
-    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+def competitors(count: int):
+    """``count`` processes, each spinning on a core, while the block runs."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
     try:
         yield
     finally:
-        if proc is not None:
+        for proc in procs:
             proc.kill()
             proc.wait()
 
@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default="../shared/data/mnist")
     parser.add_argument("--limit", type=int, default=6000, help="training digits per epoch")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--competitors", type=int, default=1, help="busy processes in the busy variants")
     args = parser.parse_args()
     variants = {  # name -> (OMP_WAIT_POLICY given to igae, competing process)
         "quiet, before (libgomp default)": ("", False),
@@ -66,11 +67,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for name, (policy, busy) in variants.items():
-                with competitor(busy):
+                with competitors(args.competitors if busy else 0):
                     times[name].append(epoch_seconds(args, policy, Path(tmp) / "run"))
                 print(f"round {r + 1}: {name}: {times[name][-1]:.1f} s", file=sys.stderr)
     load = os.getloadavg()[0]
     print(f"\nepoch of the default preset on {args.limit} MNIST digits, {os.cpu_count()} CPUs, "
+          f"{args.competitors} busy process(es) in the busy rows, "
           f"median of {args.rounds} rounds (load average at the end {load:.2f})\n")
     print(f"| {'variant':<34} | epoch s (median) | runs |")
     print(f"|{'-' * 36}|-----------------:|------|")
