@@ -25,14 +25,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from igae_robot.checkpoint import encode_gestures, load_checkpoint
+from igae_robot.model.checkpoint import encode_gestures, load_checkpoint
 from igae_robot.config import apply_overrides, load_preset
-from igae_robot.data import GlyphSet, load_dataset
-from igae_robot.gesture_terms import ink_edges
-from igae_robot.hand import fit_hand, save_hand
-from igae_robot.hershey_glyphs import BASELINE, CAP_TOP, LETTERS, PUNCTUATION, render_glyphs
-from igae_robot.metrics import evaluate
-from igae_robot.train import train
+from igae_robot.training.data import GlyphSet, load_dataset
+from igae_robot.model.terms import ink_edges
+from igae_robot.handwriting.hand import fit_hand, save_hand
+from igae_robot.handwriting.fonts import BASELINE, CAP_TOP, LETTERS, PUNCTUATION, render_glyphs
+from igae_robot.model.metrics import evaluate
+from igae_robot.training.train import train
 
 # MNIST digits fill a 20x20 box centred in 28x28: about 4 px to 24 px high.
 MNIST_CAP_TOP, MNIST_BASELINE = 4 / 28, 24 / 28

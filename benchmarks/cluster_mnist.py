@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from igae_robot.checkpoint import load_checkpoint
+from igae_robot.model.checkpoint import load_checkpoint
 from igae_robot.clustering import ClusterSpec, encode_codes, run_spec, summarise, write_cluster_pictures
-from igae_robot.data import load_dataset
+from igae_robot.training.data import load_dataset
 
 # (model, spec): model "article" or "ours"; pixels do not depend on the model.
 ROWS = [

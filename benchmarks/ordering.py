@@ -30,10 +30,10 @@ import numpy as np
 import vpype as vp
 import vpype_cli
 
-from igae_robot import geometry
+from igae_robot.paper import geometry
 from igae_robot.gesture import Gesture
-from igae_robot.page import Page
-from igae_robot.sheet import SheetOptions, plan_sheet
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import SheetOptions, plan_sheet
 
 CELL_MM = 10.0  # glyph cell side on the default page, spacing included
 SPACING_MM = 2.0
@@ -61,10 +61,10 @@ def mnist_gestures(args: argparse.Namespace, count: int) -> list[Gesture]:
     """``count`` MNIST test glyphs encoded by a checkpoint (or a model trained here for a few epochs)."""
     import torch
 
-    from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.model.checkpoint import load_checkpoint
     from igae_robot.config import apply_overrides, load_preset
-    from igae_robot.data import load_dataset
-    from igae_robot.train import train
+    from igae_robot.training.data import load_dataset
+    from igae_robot.training.train import train
 
     if args.checkpoint:
         ckpt = load_checkpoint(args.checkpoint)

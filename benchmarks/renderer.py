@@ -29,7 +29,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from igae_robot.render import render_markers, render_reference  # noqa: E402
+from igae_robot.model.render import render_markers, render_reference  # noqa: E402
 
 CPU_SIZES = "1024x25x28,256x25x28,1024x40x28,256x100x28,256x25x64,64x25x128"
 CUDA_SIZES = "1024x25x28,8192x25x28,8192x40x28,4096x25x64,1024x25x128,4096x25x128"

@@ -28,11 +28,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-import igae_robot.render as render  # noqa: E402
+import igae_robot.model.render as render  # noqa: E402
 from igae_robot.config import apply_overrides, load_preset  # noqa: E402
-from igae_robot.data import load_dataset  # noqa: E402
-from igae_robot.distributed import init_from_env  # noqa: E402
-from igae_robot.train import resolve_device, train  # noqa: E402
+from igae_robot.training.data import load_dataset  # noqa: E402
+from igae_robot.training.distributed import init_from_env  # noqa: E402
+from igae_robot.training.train import resolve_device, train  # noqa: E402
 
 
 @contextlib.contextmanager

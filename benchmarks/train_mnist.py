@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from igae_robot.checkpoint import Checkpoint
+from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.config import apply_overrides, load_preset
-from igae_robot.data import load_dataset
-from igae_robot.evaluation import evaluate_checkpoint, write_pictures
-from igae_robot.train import resolve_device, train
+from igae_robot.training.data import load_dataset
+from igae_robot.training.evaluation import evaluate_checkpoint, write_pictures
+from igae_robot.training.train import resolve_device, train
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def write_digits(data_dir: str, limit: int, root: Path) -> np.ndarray:
-    from igae_robot.data import load_dataset
+    from igae_robot.training.data import load_dataset
 
     digits = load_dataset("mnist", data_dir, "test").images[:limit, 0].numpy()
     pixels = np.round(digits * 255).astype(np.uint8)
@@ -113,7 +113,7 @@ def timed(fn, *args, **kwargs):
 
 def run_igae(model: str, png: Path, out: Path, workers: int, refine: int = 0, limit: int | None = None, batch: int = 256):
     """Manifest records of igae on the PNGs (the first ``limit`` of them), checkpoint loading included."""
-    from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.model.checkpoint import load_checkpoint
     from igae_robot.exporters import export_files
     from igae_robot.vectorize import VectorizeOptions, discover_images, vectorize
 
@@ -243,7 +243,7 @@ def main() -> None:
 
     import torch
 
-    from igae_robot.components import stroke_width
+    from igae_robot.images.glyphs import stroke_width
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     root = Path(tempfile.mkdtemp(prefix="igae-vectorize-bench-"))
@@ -311,7 +311,7 @@ def main() -> None:
 
 def ood_results(args, root: Path) -> dict:
     """igae with and without --refine on letters and shapes the MNIST model never saw."""
-    from igae_robot.components import ink_image, stroke_width
+    from igae_robot.images.glyphs import ink_image, stroke_width
 
     images = ood_images(root / "ood")
     pen_px = float(np.median([stroke_width(ink_image(im)) for im in images]))

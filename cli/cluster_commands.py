@@ -71,11 +71,11 @@ def cluster_(
     from rich.progress import Progress
 
     from igae_robot.atomic import atomic_write_text
-    from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.model.checkpoint import load_checkpoint
     from igae_robot.clustering import ClusterSpec, encode_codes, run_spec, summarise, write_cluster_pictures
-    from igae_robot.data import load_dataset
+    from igae_robot.training.data import load_dataset
     from igae_robot.errors import ConfigError
-    from igae_robot.train import resolve_device
+    from igae_robot.training.train import resolve_device
 
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")

@@ -102,7 +102,7 @@ def encode(
     import torch
 
     from igae_robot.atomic import check_output
-    from igae_robot.checkpoint import encode_gestures, gesture_meta, load_checkpoint
+    from igae_robot.model.checkpoint import encode_gestures, gesture_meta, load_checkpoint
     from igae_robot.errors import DataError
     from igae_robot.gesture import save_gestures
 
@@ -112,13 +112,13 @@ def encode(
     ckpt = load_checkpoint(checkpoint)
     cfg = ckpt.config
     if data:
-        from igae_robot.data import load_dataset
+        from igae_robot.training.data import load_dataset
 
         glyphs = load_dataset(data, data_dir or cfg.data.dir, split)
         picked = _parse_indices(indices, len(glyphs))
         x, labels = glyphs.images[picked], glyphs.labels[picked]
     else:
-        from igae_robot.images import blank_reason, read_image, to_glyph
+        from igae_robot.images.read import blank_reason, read_image, to_glyph
 
         size = cfg.model.image_size
         grays = [read_image(p) for p in images]  # a blank one warns, naming its file
@@ -164,9 +164,9 @@ def export(
     from igae_robot.errors import PageError
     from igae_robot.exporters import export_file, format_for
     from igae_robot.gesture import load_gestures
-    from igae_robot.machine import load_machine
-    from igae_robot.page import Page
-    from igae_robot.sheet import SheetOptions, plan_sheet, plot_stats
+    from igae_robot.paper.machine import load_machine
+    from igae_robot.paper.page import Page
+    from igae_robot.paper.sheet import SheetOptions, plan_sheet, plot_stats
     from igae_robot.units import to_mm
 
     writer = format_for(format, output)
@@ -239,7 +239,7 @@ def check(
     elif any(p.suffix.lower() == ".npz" for p in against):
         raise CheckError("--against takes one gestures .npz, or image files (one per glyph), not both")
     else:
-        from igae_robot.images import read_image, to_glyph
+        from igae_robot.images.read import read_image, to_glyph
 
         side = size or 28
         images = np.stack([to_glyph(read_image(p), size=side, box=round(side * 20 / 28))[0] for p in against])
@@ -269,7 +269,7 @@ def machines(files: Optional[List[Path]] = typer.Argument(None, help="extra prof
     """List machine profiles and their work areas."""
     from rich.table import Table
 
-    from igae_robot.machine import machine_profiles
+    from igae_robot.paper.machine import machine_profiles
 
     table = Table(title="machine profiles")
     for column in ("name", "kind", "work area", "description", "source"):

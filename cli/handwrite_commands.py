@@ -44,11 +44,11 @@ def handwrite(
     from igae_robot.atomic import check_output
     from igae_robot.errors import TextError
     from igae_robot.exporters import export_file, format_for
-    from igae_robot.hand import builtin_hand, load_any_hand
-    from igae_robot.handwriting import WritingStyle, write_text
-    from igae_robot.machine import load_machine
-    from igae_robot.page import Page
-    from igae_robot.sheet import plot_stats
+    from igae_robot.handwriting.hand import builtin_hand, load_any_hand
+    from igae_robot.handwriting.writing import WritingStyle, write_text
+    from igae_robot.paper.machine import load_machine
+    from igae_robot.paper.page import Page
+    from igae_robot.paper.sheet import plot_stats
     from igae_robot.units import to_mm
 
     if (text is None) == (file is None):

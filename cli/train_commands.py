@@ -60,10 +60,10 @@ def run_training(config, out_dir: Path, resume: bool, progress: bool = True) -> 
     Under torchrun every process trains; rank 0 alone then evaluates, draws and reports (the
     others return None)."""
     from igae_robot.atomic import atomic_write_text
-    from igae_robot.data import load_dataset
-    from igae_robot.distributed import finish, init_from_env
-    from igae_robot.evaluation import evaluate_checkpoint, write_pictures
-    from igae_robot.train import resolve_device, train
+    from igae_robot.training.data import load_dataset
+    from igae_robot.training.distributed import finish, init_from_env
+    from igae_robot.training.evaluation import evaluate_checkpoint, write_pictures
+    from igae_robot.training.train import resolve_device, train
 
     device = resolve_device(config.train.device)
     ranks = init_from_env(device.type)
@@ -154,11 +154,11 @@ def eval_(
     pictures: Optional[str] = typer.Option(None, help="write reconstruction / gesture / curve PNGs here"),
 ):
     """Metrics of a trained model: pixel accuracy (|error| < 0.5), MSE, IoU of binarised images."""
-    from igae_robot.checkpoint import load_checkpoint
-    from igae_robot.data import load_dataset
-    from igae_robot.evaluation import evaluate_checkpoint, write_pictures
+    from igae_robot.model.checkpoint import load_checkpoint
+    from igae_robot.training.data import load_dataset
+    from igae_robot.training.evaluation import evaluate_checkpoint, write_pictures
     from igae_robot.errors import ConfigError
-    from igae_robot.train import resolve_device
+    from igae_robot.training.train import resolve_device
 
     if limit < 0:
         raise ConfigError(f"--limit must be 0 (all images) or a positive count, got {limit}")
@@ -226,13 +226,13 @@ def _demo_drawings(out_dir: Path, count: int = 24) -> None:
     """What the demo model learned, as files a plotter runs: the test digits as SVG and G-code,
     each read back and re-rendered (igae check) to show the files draw what the model drew."""
     from igae_robot.check import check_sheet
-    from igae_robot.checkpoint import encode_gestures, gesture_meta, load_checkpoint
-    from igae_robot.data import load_dataset
+    from igae_robot.model.checkpoint import encode_gestures, gesture_meta, load_checkpoint
+    from igae_robot.training.data import load_dataset
     from igae_robot.exporters import export_file, read_file
     from igae_robot.gesture import save_gestures
-    from igae_robot.machine import load_machine
-    from igae_robot.page import Page
-    from igae_robot.sheet import SheetOptions, plan_sheet, plot_stats
+    from igae_robot.paper.machine import load_machine
+    from igae_robot.paper.page import Page
+    from igae_robot.paper.sheet import SheetOptions, plan_sheet, plot_stats
 
     ckpt = load_checkpoint(out_dir)
     test = load_dataset("digits", split="test")

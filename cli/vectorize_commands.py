@@ -35,7 +35,7 @@ def build_writers(formats: str, machines: list[str]) -> dict:
 
     from igae_robot.errors import ConfigError
     from igae_robot.exporters import export_files, format_for
-    from igae_robot.machine import load_machine
+    from igae_robot.paper.machine import load_machine
 
     names = [f.strip().lower() for f in formats.split(",") if f.strip()]
     unknown = [f for f in names if f not in SUFFIXES]
@@ -119,11 +119,11 @@ def vectorize(
     """Vectorize a folder of images into plotter-ready files (one per image and format) and manifest.jsonl."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from igae_robot.checkpoint import load_checkpoint
-    from igae_robot.distributed import finish, init_from_env
+    from igae_robot.model.checkpoint import load_checkpoint
+    from igae_robot.training.distributed import finish, init_from_env
     from igae_robot.errors import OutputError
-    from igae_robot.sheet import SheetOptions
-    from igae_robot.train import resolve_device
+    from igae_robot.paper.sheet import SheetOptions
+    from igae_robot.training.train import resolve_device
     from igae_robot.vectorize import VectorizeOptions, discover_images
     from igae_robot.vectorize import vectorize as run
 

@@ -16,8 +16,8 @@ from typing import Callable, Sequence
 
 from igae_robot.atomic import atomic_text_writer, atomic_write_text
 from igae_robot.errors import CheckError, ExportError
-from igae_robot.machine import Machine
-from igae_robot.sheet import Sheet
+from igae_robot.paper.machine import Machine
+from igae_robot.paper.sheet import Sheet
 
 from .gcode import read_gcode, write_gcode
 from .svg import read_svg, svg_texts, write_svg

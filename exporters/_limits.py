@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from igae_robot.errors import ExportError
-from igae_robot.geometry import Polyline
+from igae_robot.paper.geometry import Polyline
 
 __all__ = ["TOL", "check_polylines", "comment_text", "first_outside", "locate"]
 

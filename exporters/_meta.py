@@ -23,9 +23,9 @@ import functools
 from typing import Iterable
 
 from igae_robot.errors import CheckError
-from igae_robot.layout import Placement
-from igae_robot.page import Page
-from igae_robot.sheet import Sheet
+from igae_robot.paper.layout import Placement
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import Sheet
 from igae_robot.units import format_number
 
 __all__ = ["META_VERSION", "sheet_meta_lines", "stroke_line", "Meta", "parse_meta"]

@@ -19,12 +19,12 @@ Program shape (every profile)::
 
 Pen up/down: ``servo`` -> ``M5`` / ``M3 S<s>`` each followed by ``G4 P<dwell_s>``;
 ``z`` -> ``G0 Z<z_up>`` / ``G1 Z<z> F<plunge>``.  Feeds follow the gesture's step velocity
-(:func:`igae_robot.sheet.pen_speeds_mm_s`).  Every value is checked against the profile before
+(:func:`igae_robot.paper.sheet.pen_speeds_mm_s`).  Every value is checked against the profile before
 a single line is written: X/Y against the work area, Z against the Z range and, while the pen is
 down, against the band from the paper to ``depth_mm`` below it; S against ``s_range``; F against
 ``feed_mm_min``.  A value outside is an ExportError naming stroke, glyph, point and value, never
 clipped.  Header, home and footer lines were checked when the profile was built (see
-:mod:`igae_robot.machine`), and no comment can hold a line break.  Numbers are fixed-point
+:mod:`igae_robot.paper.machine`), and no comment can hold a line break.  Numbers are fixed-point
 (RS274 rejects ``1e-5``); comments use ``;`` (Marlin does not read parentheses).
 """
 
@@ -36,9 +36,9 @@ from typing import TextIO
 import numpy as np
 
 from igae_robot.errors import CheckError, ExportError
-from igae_robot.geometry import Polyline
-from igae_robot.machine import Machine, apply_affine, invert_affine
-from igae_robot.sheet import Sheet, pen_speeds_mm_s, plot_stats
+from igae_robot.paper.geometry import Polyline
+from igae_robot.paper.machine import Machine, apply_affine, invert_affine
+from igae_robot.paper.sheet import Sheet, pen_speeds_mm_s, plot_stats
 from igae_robot.units import MM_DIGITS
 from igae_robot.units import format_number as fmt
 

@@ -31,9 +31,9 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from igae_robot.errors import CheckError, ExportError
-from igae_robot.geometry import Polyline
-from igae_robot.machine import Machine
-from igae_robot.sheet import Sheet
+from igae_robot.paper.geometry import Polyline
+from igae_robot.paper.machine import Machine
+from igae_robot.paper.sheet import Sheet
 from igae_robot.units import MM_DIGITS, format_number, format_numbers, join_numbers
 
 from ._limits import TOL, check_polylines, locate

@@ -26,9 +26,9 @@ from typing import TextIO
 import numpy as np
 
 from igae_robot.errors import CheckError, ExportError
-from igae_robot.machine import Machine, apply_affine, invert_affine
-from igae_robot.geometry import Polyline
-from igae_robot.sheet import Sheet
+from igae_robot.paper.machine import Machine, apply_affine, invert_affine
+from igae_robot.paper.geometry import Polyline
+from igae_robot.paper.sheet import Sheet
 from igae_robot.units import MM_DIGITS
 from igae_robot.units import format_number as fmt
 

@@ -44,11 +44,11 @@ from typing import Any, TextIO
 import numpy as np
 
 from igae_robot.errors import CheckError, ExportError
-from igae_robot.geometry import Polyline
-from igae_robot.layout import Placement
-from igae_robot.machine import Machine, apply_affine, invert_affine
-from igae_robot.page import Page
-from igae_robot.sheet import Sheet, pen_speeds_mm_s
+from igae_robot.paper.geometry import Polyline
+from igae_robot.paper.layout import Placement
+from igae_robot.paper.machine import Machine, apply_affine, invert_affine
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import Sheet, pen_speeds_mm_s
 from igae_robot.units import MM_DIGITS
 from igae_robot.units import format_number as fmt
 

@@ -31,7 +31,7 @@ import secrets
 import stat
 from typing import BinaryIO, Iterator, TextIO
 
-from .errors import IgaeError, OutputError
+from igae_robot.errors import IgaeError, OutputError
 
 __all__ = ["atomic_binary_writer", "atomic_text_writer", "atomic_write_bytes", "atomic_write_text", "check_output"]
 

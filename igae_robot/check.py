@@ -35,10 +35,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .errors import CheckError
-from .geometry import Polyline, resample_arrays
-from .gesture import MAX_IMAGE_SIZE, Gesture
-from .sheet import Sheet
+from igae_robot.errors import CheckError
+from igae_robot.paper.geometry import Polyline, resample_arrays
+from igae_robot.gesture import MAX_IMAGE_SIZE, Gesture
+from igae_robot.paper.sheet import Sheet
 
 __all__ = ["GlyphScore", "CheckReport", "render_polylines", "render_strokes", "render_max", "gesture_polylines", "check_sheet", "DEFAULT_MIN_IOU"]
 
@@ -225,7 +225,7 @@ def _gaussian(centres: torch.Tensor, pos: torch.Tensor, two_var: torch.Tensor) -
 
 
 def render_max(xy: torch.Tensor, var: torch.Tensor, ink: torch.Tensor, size: tuple[int, int], block: int = 8) -> torch.Tensor:
-    """:func:`~igae_robot.render.render_markers` without gradients: the same canvas, float for float
+    """:func:`~igae_robot.model.render.render_markers` without gradients: the same canvas, float for float
     wherever it is above 2e-19 (below, within 2e-19: factors are kept above it, see _gaussian).
 
     xy (B,T,2) canvas units; var, ink (B,T); returns (B,1,H,W).  The markers are laid along the last

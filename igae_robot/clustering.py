@@ -36,7 +36,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from igae_robot.errors import ConfigError
 
 __all__ = [
     "Codes",
@@ -86,7 +86,7 @@ class Codes:
 
 
 def encode_codes(model, images, batch_size: int = 2000) -> Codes:
-    """Run the encoder of a :class:`~igae_robot.model.GestureAutoencoder` over images (N,1,S,S) in [0,1]."""
+    """Run the encoder of a :class:`~igae_robot.model.network.GestureAutoencoder` over images (N,1,S,S) in [0,1]."""
     import torch
 
     cfg = model.cfg
@@ -385,8 +385,8 @@ def file_stem(spec: ClusterSpec) -> str:
 def write_cluster_pictures(ckpt, glyphs, result: Clustering, out_dir: str | Path, per_cluster: int = 8) -> list[Path]:
     """confusion-<row>.png and clusters-<row>.png (each cluster's typical gestures, drawn by the checkpoint's
     model) for one result's first seed; returns the paths."""
-    from .checkpoint import encode_gestures
-    from .pictures import save_cluster_gestures, save_confusion_matrix
+    from igae_robot.model.checkpoint import encode_gestures
+    from igae_robot.training.pictures import save_cluster_gestures, save_confusion_matrix
 
     out_dir = Path(out_dir)
     labels = glyphs.labels.numpy()

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from igae_robot.errors import ConfigError
 
 __all__ = ["ModelConfig", "TrainConfig", "DataConfig", "Config", "load_preset", "preset_names", "apply_overrides"]
 

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import GestureError
+from igae_robot.errors import GestureError
 
 __all__ = ["Gesture", "Stroke", "pen_down", "save_gestures", "load_gestures", "load_gestures_meta", "PEN_DOWN", "PEN_UP"]
 
@@ -162,7 +162,7 @@ def save_gestures(path: str | os.PathLike, gestures: Sequence[Gesture], meta: di
         arrays["variance"] = np.stack([g.variance for g in gestures])
     for key, value in (meta or {}).items():
         arrays[f"meta_{key}"] = np.asarray(value)
-    from .atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
+    from igae_robot.atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
 
     with atomic_binary_writer(path) as fh:
         np.savez_compressed(fh, **arrays)

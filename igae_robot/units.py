@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from .errors import PageError
+from igae_robot.errors import PageError
 
 __all__ = ["UNITS_MM", "MM_DIGITS", "to_mm", "format_number", "format_numbers", "join_numbers"]
 

@@ -14,7 +14,7 @@ stack, the pen-down runs of a whole chunk are found at once, the SVG numbers of 
 formatted in one pass (:func:`igae_robot.exporters.export_files`), the fidelity render is one batched
 render per chunk.  While the export workers write one batch, this process encodes the next.
 
-Coordinates: every piece's :class:`~igae_robot.images.GlyphTransform` maps the model's canvas to the
+Coordinates: every piece's :class:`~igae_robot.images.read.GlyphTransform` maps the model's canvas to the
 source image's pixels; pixels become millimetres by ``dpi`` (or a fixed ``width_mm``), and the page
 of each output is the source image itself (origin top-left, y down), so a scanned page comes out as
 the same page, at its physical size.
@@ -58,23 +58,23 @@ from typing import Callable, Iterator, Mapping, Sequence
 import numpy as np
 import torch
 
-from . import geometry
-from .atomic import atomic_text_writer, check_output
-from .check import render_strokes
-from .checkpoint import Checkpoint
-from .components import SPLIT_MODES, glyph_inputs, ink_images, stroke_widths
-from .config import ModelConfig
-from .distributed import Ranks, all_reduce_sum, barrier, shard
-from .errors import ConfigError, DataError, GestureError, IgaeError, OutputError
-from .geometry import Polyline
-from .gesture import Gesture, pen_down
-from .gesture_tensors import GestureTensors
-from .images import IMAGE_SUFFIXES, blank_reason, read_image_stats
-from .layout import Placement
-from .metrics import batch_metrics
-from .page import Page
-from .refine import MAX_REFINE_STEPS, refine
-from .sheet import Sheet, SheetOptions
+from igae_robot.paper import geometry
+from igae_robot.atomic import atomic_text_writer, check_output
+from igae_robot.check import render_strokes
+from igae_robot.model.checkpoint import Checkpoint
+from igae_robot.images.glyphs import SPLIT_MODES, glyph_inputs, ink_images, stroke_widths
+from igae_robot.config import ModelConfig
+from igae_robot.training.distributed import Ranks, all_reduce_sum, barrier, shard
+from igae_robot.errors import ConfigError, DataError, GestureError, IgaeError, OutputError
+from igae_robot.paper.geometry import Polyline
+from igae_robot.gesture import Gesture, pen_down
+from igae_robot.model.tensors import GestureTensors
+from igae_robot.images.read import IMAGE_SUFFIXES, blank_reason, read_image_stats
+from igae_robot.paper.layout import Placement
+from igae_robot.model.metrics import batch_metrics
+from igae_robot.paper.page import Page
+from igae_robot.model.refine import MAX_REFINE_STEPS, refine
+from igae_robot.paper.sheet import Sheet, SheetOptions
 
 __all__ = [
     "MANIFEST",
@@ -537,7 +537,7 @@ def place_sheet(
 ) -> Sheet:
     """Gestures at given placements (glyph units -> page mm) -> a Sheet of ordered pen-down polylines.
 
-    As :func:`~igae_robot.sheet.plan_sheet` without the grid: strokes whose ends are within
+    As :func:`~igae_robot.paper.sheet.plan_sheet` without the grid: strokes whose ends are within
     ``options.merge_mm`` are chained and merged, simplified as ``options`` say, cut at the page edge
     (the source image's frame), and ordered.  (``igae vectorize`` builds the same sheets for a whole
     chunk of images at once, :func:`_sheets`.)
@@ -930,7 +930,7 @@ def vectorize(
     on_start(todo, skipped) is called once before the work, on_record(record) after each image.
     The manifest is rewritten at the end of a complete run: one line per source, in source order.
 
-    Under torchrun (``ranks`` from :func:`~igae_robot.distributed.init_from_env`) every process takes
+    Under torchrun (``ranks`` from :func:`~igae_robot.training.distributed.init_from_env`) every process takes
     its own contiguous share of the images still to do and appends to its own manifest part; rank 0
     folds the parts into ``manifest.jsonl`` at the end, and a killed run's parts are read on resume.
     """

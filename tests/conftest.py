@@ -43,9 +43,9 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """An untrained, very small model saved as a checkpoint: enough for every command's plumbing."""
-    from igae_robot.checkpoint import Checkpoint, save_checkpoint
+    from igae_robot.model.checkpoint import Checkpoint, save_checkpoint
     from igae_robot.config import Config, ModelConfig
-    from igae_robot.model import GestureAutoencoder
+    from igae_robot.model.network import GestureAutoencoder
 
     torch.manual_seed(0)
     config = Config(model=ModelConfig(hidden=(8,), steps=6))

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from igae_robot.geometry import Polyline
+from igae_robot.paper.geometry import Polyline
 from igae_robot.gesture import Gesture
-from igae_robot.layout import Placement
-from igae_robot.machine import Machine
-from igae_robot.page import Page
-from igae_robot.sheet import Sheet
+from igae_robot.paper.layout import Placement
+from igae_robot.paper.machine import Machine
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import Sheet
 
 
 def gesture(points, pressure=0.5, intensity=1.0, dt_s=0.05, label=-1) -> Gesture:

@@ -6,7 +6,7 @@ Hershey Roman simplex, ``futural``/``rowmans``): the Hershey serif faces Times R
 and the TrueType DejaVu Sans, Sans Bold, Serif and Sans Mono (Debian's fonts-dejavu-core, which
 ``make system-deps`` installs) drawn with Pillow.  Every image gets a random rotation, slant, stretch,
 shift, line width and blur, and sits in the letters model's glyph box (cap line and baseline of
-igae_robot.hershey_glyphs), so that a letter written by ``igae handwrite``, cut out of the produced
+igae_robot.handwriting.fonts), so that a letter written by ``igae handwrite``, cut out of the produced
 file by its placement and re-rendered, is where the judge expects a letter of its kind.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from igae_robot.hershey_glyphs import BASELINE, CAP_TOP, render_glyphs
+from igae_robot.handwriting.fonts import BASELINE, CAP_TOP, render_glyphs
 
 LOWER = string.ascii_lowercase
 HERSHEY_FONTS = ("timesr", "timesi")

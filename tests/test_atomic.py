@@ -200,16 +200,16 @@ def _gestures(path):
 
 
 def _checkpoint(path):
-    from igae_robot.checkpoint import Checkpoint, save_checkpoint
+    from igae_robot.model.checkpoint import Checkpoint, save_checkpoint
     from igae_robot.config import Config, ModelConfig
-    from igae_robot.model import GestureAutoencoder
+    from igae_robot.model.network import GestureAutoencoder
 
     cfg = ModelConfig(steps=4, hidden=(8,), activation="relu", start=None)
     return save_checkpoint(path, Checkpoint(GestureAutoencoder(cfg), Config(preset="tiny", model=cfg)))
 
 
 def _picture(path):
-    from igae_robot.pictures import save_training_curves
+    from igae_robot.training.pictures import save_training_curves
 
     history = [{"epoch": e, "train_mse": 1.0 / e, "val_mse": 1.2 / e, "val_pixel_accuracy": 0.9} for e in (1, 2)]
     return save_training_curves(path, history)

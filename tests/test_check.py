@@ -10,13 +10,13 @@ import torch
 from fixtures_machine import DOT, EMPTY, LINE, SQUARE, random_glyph_gestures
 
 from igae_robot.check import check_sheet, gesture_polylines, render_max, render_polylines, render_strokes
-from igae_robot.geometry import resample
-from igae_robot.render import render_markers
+from igae_robot.paper.geometry import resample
+from igae_robot.model.render import render_markers
 from igae_robot.errors import CheckError
 from igae_robot.exporters import export_file, export_files, read_file
-from igae_robot.machine import load_machine
-from igae_robot.page import Page
-from igae_robot.sheet import SheetOptions, plan_sheet
+from igae_robot.paper.machine import load_machine
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import SheetOptions, plan_sheet
 
 FORMATS = [
     ("svg", None, "sheet.svg"),

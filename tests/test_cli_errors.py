@@ -56,7 +56,7 @@ def test_train_refuses_a_folder_that_holds_a_run(tiny_checkpoint, tmp_path):
 
 
 def test_train_overwrite_replaces_the_run(tiny_checkpoint, tmp_path):
-    from igae_robot.checkpoint import load_checkpoint
+    from igae_robot.model.checkpoint import load_checkpoint
 
     run = tmp_path / "run"
     run.mkdir()

@@ -27,9 +27,9 @@ def checkpoint(tmp_path_factory):
     """An untrained small model: enough for the plumbing."""
     import torch
 
-    from igae_robot.checkpoint import Checkpoint, save_checkpoint
+    from igae_robot.model.checkpoint import Checkpoint, save_checkpoint
     from igae_robot.config import Config, ModelConfig
-    from igae_robot.model import GestureAutoencoder
+    from igae_robot.model.network import GestureAutoencoder
 
     torch.manual_seed(0)
     config = Config(model=ModelConfig(hidden=(32,)))

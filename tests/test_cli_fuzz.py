@@ -158,7 +158,7 @@ class Inputs:
         self.paths["profile"] = root / "plotter.toml"
         from importlib import resources
 
-        self.paths["profile"].write_text(resources.files("igae_robot.machines").joinpath("grbl-servo.toml").read_text())
+        self.paths["profile"].write_text(resources.files("igae_robot.paper.machines").joinpath("grbl-servo.toml").read_text())
         self.paths["text"] = root / "note.txt"
         self.paths["text"].write_bytes("\ufeff12 ab\n\ncd".encode())
         self.paths["latin1-text"] = root / "latin1.txt"

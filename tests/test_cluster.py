@@ -97,7 +97,7 @@ def test_majority_and_label_budget_naming_by_hand():
 def tiny_model(tmp_path_factory):
     """A small gesture autoencoder trained for a few seconds on the embedded digits, without labels."""
     from igae_robot.config import apply_overrides, load_preset
-    from igae_robot.train import train
+    from igae_robot.training.train import train
 
     out = tmp_path_factory.mktemp("cluster-model")
     config = apply_overrides(load_preset("igae"), ["train.epochs=4", "data.name=digits", "model.hidden=[128]"])
@@ -107,8 +107,8 @@ def tiny_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def digit_codes(tiny_model):
-    from igae_robot.checkpoint import load_checkpoint
-    from igae_robot.data import load_dataset
+    from igae_robot.model.checkpoint import load_checkpoint
+    from igae_robot.training.data import load_dataset
 
     test = load_dataset("digits", split="test")
     return encode_codes(load_checkpoint(tiny_model).model, test.images), test.labels.numpy()

@@ -22,7 +22,7 @@ def test_article_presets_are_exactly_the_article():
 def test_glorot_init_matches_keras_defaults():
     import math
 
-    from igae_robot.model import build_model
+    from igae_robot.model.network import build_model
 
     model = build_model(load_preset("dynamic").model)
     first = model.encoder[1][0]  # Flatten, then the MLP's first Linear (784 -> 600)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from igae_robot.data import load_dataset, read_idx
+from igae_robot.training.data import load_dataset, read_idx
 from igae_robot.errors import DataError
 
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from igae_robot.config import apply_overrides, load_preset
-from igae_robot.distributed import Ranks, all_reduce_sum, init_from_env, shard, shard_bounds
-from igae_robot.train import train
+from igae_robot.training.distributed import Ranks, all_reduce_sum, init_from_env, shard, shard_bounds
+from igae_robot.training.train import train
 
 # 255 digits: 229 train after the 10% hold-out, so the last global batch of 64 has 37 images, split 19 / 18.
 TINY = ["model.hidden=[32]", "data.limit=255"]

@@ -13,9 +13,9 @@ from fixtures_machine import (
 
 from igae_robot.errors import CheckError, ExportError
 from igae_robot.exporters.gcode import read_gcode, write_gcode
-from igae_robot.machine import load_machine
-from igae_robot.page import Page
-from igae_robot.sheet import SheetOptions, plan_sheet
+from igae_robot.paper.machine import load_machine
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import SheetOptions, plan_sheet
 
 
 def gcode(sheet, machine, **options) -> str:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from fixtures_machine import random_glyph_gestures
 
-from igae_robot import geometry
-from igae_robot.page import Page
-from igae_robot.sheet import SheetOptions, plan_sheet
+from igae_robot.paper import geometry
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import SheetOptions, plan_sheet
 
 
 def linesort_travel(polylines: list[geometry.Polyline], pipeline: str = "linesort") -> float:

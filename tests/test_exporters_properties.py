@@ -17,9 +17,9 @@ from igae_robot.exporters import WRITERS
 from igae_robot.exporters.gcode import read_gcode
 from igae_robot.exporters.svg import read_svg
 from igae_robot.gesture import Gesture
-from igae_robot.machine import load_machine
-from igae_robot.page import Page
-from igae_robot.sheet import SheetOptions, plan_sheet
+from igae_robot.paper.machine import load_machine
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import SheetOptions, plan_sheet
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 coord = st.floats(-0.5, 1.5, allow_nan=False)

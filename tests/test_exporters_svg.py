@@ -10,11 +10,11 @@ from fixtures_machine import (
     DOT, EMPTY_SHEET, LINE, LINE_SHEET, SQUARE, TOY_PAGE, assert_same_placements, polyline, random_glyph_gestures, toy_sheet,
 )
 
-from igae_robot import geometry
+from igae_robot.paper import geometry
 from igae_robot.errors import CheckError, ExportError
 from igae_robot.exporters.svg import read_svg, svg_texts, write_svg
-from igae_robot.page import Page
-from igae_robot.sheet import SheetOptions, plan_sheet
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import SheetOptions, plan_sheet
 
 
 def svg_text(sheet, **options) -> str:

@@ -15,9 +15,9 @@ from igae_robot.exporters.urscript import read_urscript, write_urscript
 from igae_robot.exporters.waypoints import (
     COLUMNS, arm_waypoints, read_waypoints_csv, read_waypoints_json, write_waypoints_csv, write_waypoints_json,
 )
-from igae_robot.machine import load_machine
-from igae_robot.page import Page
-from igae_robot.sheet import plan_sheet
+from igae_robot.paper.machine import load_machine
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import plan_sheet
 
 
 def text(writer, sheet, machine=TOY_ARM) -> str:

@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from fixtures_machine import DOT, EMPTY, LINE, SQUARE, TOY_MACHINE, TOY_PAGE, gesture, polyline, random_glyph_gestures
 
-from igae_robot import geometry
+from igae_robot.paper import geometry
 from igae_robot.errors import GestureError, PageError
-from igae_robot.layout import layout_grid
-from igae_robot.machine import load_machine
-from igae_robot.page import Page
-from igae_robot.sheet import SheetOptions, pen_speeds_mm_s, plan_sheet, plot_stats
+from igae_robot.paper.layout import layout_grid
+from igae_robot.paper.machine import load_machine
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import SheetOptions, pen_speeds_mm_s, plan_sheet, plot_stats
 
 A = polyline([[0, 0], [10, 0]])
 B = polyline([[10, 0], [10, 10]])

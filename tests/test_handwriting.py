@@ -15,17 +15,17 @@ from typer.testing import CliRunner
 from igae_robot.check import render_polylines
 from igae_robot.cli.main import app
 from igae_robot.config import apply_overrides, load_preset
-from igae_robot.data import load_dataset
+from igae_robot.training.data import load_dataset
 from igae_robot.errors import PageError, TextError
 from igae_robot.exporters import export_file, read_file
-from igae_robot.gesture_tensors import GestureTensors
-from igae_robot.gesture_terms import edge_loss, ink_edges, intensity_tv
-from igae_robot.hand import builtin_hand
-from igae_robot.handwriting import WritingStyle, write_text
-from igae_robot.hershey_glyphs import BASELINE, CAP_TOP, render_glyphs
-from igae_robot.machine import load_machine
-from igae_robot.page import Page
-from igae_robot.train import train
+from igae_robot.model.tensors import GestureTensors
+from igae_robot.model.terms import edge_loss, ink_edges, intensity_tv
+from igae_robot.handwriting.hand import builtin_hand
+from igae_robot.handwriting.writing import WritingStyle, write_text
+from igae_robot.handwriting.fonts import BASELINE, CAP_TOP, render_glyphs
+from igae_robot.paper.machine import load_machine
+from igae_robot.paper.page import Page
+from igae_robot.training.train import train
 
 runner = CliRunner()
 # The digit judge: an MLP, three passes over the MNIST training digits (it must read > 95% of MNIST test).

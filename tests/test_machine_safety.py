@@ -16,10 +16,10 @@ from fixtures_machine import LINE, LINE_SHEET, SQUARE, TOY_ARM, TOY_MACHINE, ges
 from igae_robot.errors import CheckError, ExportError, GestureError, MachineError
 from igae_robot.exporters import WRITERS
 from igae_robot.gesture import Gesture, load_gestures, load_gestures_meta, save_gestures
-from igae_robot.layout import Placement
-from igae_robot.machine import Machine, load_machine
-from igae_robot.page import Page
-from igae_robot.sheet import Sheet, SheetOptions, plan_sheet
+from igae_robot.paper.layout import Placement
+from igae_robot.paper.machine import Machine, load_machine
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import Sheet, SheetOptions, plan_sheet
 
 PLOTTERS = ["grbl-servo", "grbl-z", "marlin"]
 ARMS = ["arm-table", "ur-table"]

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from fixtures_machine import TOY_ARM, TOY_MACHINE
 
 from igae_robot.errors import MachineError, PageError
-from igae_robot.machine import apply_affine, invert_affine, load_machine, machine_profiles
-from igae_robot.page import Page
+from igae_robot.paper.machine import apply_affine, invert_affine, load_machine, machine_profiles
+from igae_robot.paper.page import Page
 from igae_robot.units import format_number, format_numbers, join_numbers, to_mm
 
 

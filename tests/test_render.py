@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from igae_robot.errors import GestureError
-from igae_robot.gesture_tensors import GestureTensors
-from igae_robot.render import render_gesture, render_markers, render_reference
+from igae_robot.model.tensors import GestureTensors
+from igae_robot.model.render import render_gesture, render_markers, render_reference
 
 
 def _random_markers(b=3, t=5, dtype=torch.float64, seed=0):
@@ -84,7 +84,7 @@ def test_fast_equals_reference_when_blocked_over_glyphs_and_rows(monkeypatch):
     weight = torch.randn(5, 1, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     ref, g_ref = _grads(render_reference, xy, var, ink, (8, 8), weight)
     for budget in (2 * 9 * 8 * 8, 3 * 9 * 8):
-        monkeypatch.setattr("igae_robot.render._BLOCK_ELEMENTS", budget)
+        monkeypatch.setattr("igae_robot.model.render._BLOCK_ELEMENTS", budget)
         fast, g_fast = _grads(render_markers, xy, var, ink, (8, 8), weight)
         torch.testing.assert_close(fast, ref)
         for a, b in zip(g_fast, g_ref):

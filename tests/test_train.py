@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from igae_robot.checkpoint import load_checkpoint
+from igae_robot.model.checkpoint import load_checkpoint
 from igae_robot.config import apply_overrides, load_preset
-from igae_robot.data import load_dataset
+from igae_robot.training.data import load_dataset
 from igae_robot.errors import CheckpointError, ConfigError, TrainingDiverged
-from igae_robot.metrics import batch_metrics, evaluate
-from igae_robot.train import train
+from igae_robot.model.metrics import batch_metrics, evaluate
+from igae_robot.training.train import train
 
 TINY = ["model.hidden=[32]", "train.batch_size=64", "train.epochs=2", "data.limit=256"]
 
@@ -54,7 +54,7 @@ def test_checkpoint_alone_rebuilds_the_model(tmp_path):
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     train(_config("train.epochs=1"), tmp_path, progress=False)
     good = (tmp_path / "checkpoint.pt").read_bytes()
-    import igae_robot.train as train_module
+    import igae_robot.training.train as train_module
 
     calls = {"n": 0}
     real_mse = train_module.F.mse_loss
@@ -92,7 +92,7 @@ def test_learns_real_mnist_digits(mnist_dir, tmp_path):
 
 @pytest.mark.parametrize("name", ["meta", "mps", "", "cuda:-1", "tpu"])
 def test_devices_we_do_not_run_on_are_refused(name):
-    from igae_robot.train import resolve_device
+    from igae_robot.training.train import resolve_device
 
     with pytest.raises(ConfigError, match="unknown device|no CUDA GPU"):
         resolve_device(name)

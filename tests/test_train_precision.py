@@ -8,7 +8,7 @@ import pytest
 
 from igae_robot.config import apply_overrides, load_preset
 from igae_robot.errors import ConfigError
-from igae_robot.train import train
+from igae_robot.training.train import train
 
 TINY = ["model.hidden=[32]", "train.batch_size=64", "train.epochs=2", "data.limit=128", 'train.device="cpu"']
 

@@ -11,18 +11,18 @@ import torch
 from PIL import Image
 from vectorize_fixtures import TINY, glyph_image, good_and_bad_folder, mnist_like, page_image, tiny_checkpoint
 
-from igae_robot.checkpoint import load_checkpoint
-from igae_robot.components import (
+from igae_robot.model.checkpoint import load_checkpoint
+from igae_robot.images.glyphs import (
     find_pieces, glyph_crops, glyph_inputs, ink_image, ink_images, stroke_width, stroke_widths, to_canvas,
 )
 from igae_robot.config import ModelConfig
 from igae_robot.errors import ConfigError, DataError, GestureError
 from igae_robot.exporters import export_files, read_file
-from igae_robot import images
-from igae_robot.images import read_image, read_image_stats
-from igae_robot.model import GestureAutoencoder
-from igae_robot.refine import reconstruction_mse, refine
-from igae_robot.sheet import SheetOptions
+from igae_robot.images import read as images
+from igae_robot.images.read import read_image, read_image_stats
+from igae_robot.model.network import GestureAutoencoder
+from igae_robot.model.refine import reconstruction_mse, refine
+from igae_robot.paper.sheet import SheetOptions
 from igae_robot.vectorize import MANIFEST, VectorizeOptions, discover_images, read_manifest, vectorize
 
 SVG = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
@@ -74,7 +74,7 @@ def test_one_glyph_stays_whole_and_a_long_stroke_is_tiled():
 
 def test_mnist_digits_pass_through_unchanged(mnist_dir):
     """The model's own input format is not resampled or moved: what it was trained on is what it sees."""
-    from igae_robot.data import load_dataset
+    from igae_robot.training.data import load_dataset
 
     for digit in load_dataset("mnist", mnist_dir, "test").images[:200, 0].numpy():
         canvas, t = to_canvas(digit)
@@ -96,7 +96,7 @@ def test_canvas_transform_maps_back_to_the_source_pixels():
 
 def _mixed_stack(mnist_dir) -> np.ndarray:
     """28 x 28 grey images: MNIST digits (which pass through), drawn glyphs of both polarities, noise, blanks."""
-    from igae_robot.data import load_dataset
+    from igae_robot.training.data import load_dataset
 
     digits = np.round(load_dataset("mnist", mnist_dir, "test").images[:300, 0].numpy() * 255) / np.float32(255)
     drawn = [np.asarray(glyph_image(k, 28, dark_on_light=i % 2 == 0, width=1 + i % 4), np.float32) / 255
@@ -298,7 +298,7 @@ def test_refine_is_reported_before_and_after(tmp_path, ckpt_path):
 
 
 def test_export_errors_are_recorded_per_image(tmp_path, ckpt_path):
-    from igae_robot.machine import load_machine
+    from igae_robot.paper.machine import load_machine
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -341,8 +341,8 @@ def test_pen_down_of_many_gestures_keeps_the_hysteresis():
 def test_lengths_of_many_sheets_are_plot_stats():
     from fixtures_machine import DOT, EMPTY, random_glyph_gestures
 
-    from igae_robot.page import Page
-    from igae_robot.sheet import plan_sheet, plot_stats
+    from igae_robot.paper.page import Page
+    from igae_robot.paper.sheet import plan_sheet, plot_stats
     from igae_robot.vectorize import _plot_lengths
 
     sheets = [plan_sheet(random_glyph_gestures(1 + k % 5, seed=k) + [DOT, EMPTY], Page.from_spec("A5")) for k in range(8)]
@@ -356,9 +356,9 @@ def test_lengths_of_many_sheets_are_plot_stats():
 def test_place_sheet_chains_the_pieces_of_a_stroke():
     from fixtures_machine import gesture
 
-    from igae_robot.layout import Placement
-    from igae_robot.page import Page
-    from igae_robot.sheet import SheetOptions
+    from igae_robot.paper.layout import Placement
+    from igae_robot.paper.page import Page
+    from igae_robot.paper.sheet import SheetOptions
     from igae_robot.vectorize import place_sheet
 
     # One stroke drawn in two pen-down pieces, the second starting 1 mm from where the first ended.

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from igae_robot.checkpoint import Checkpoint, save_checkpoint
+from igae_robot.model.checkpoint import Checkpoint, save_checkpoint
 from igae_robot.config import Config, ModelConfig
-from igae_robot.model import GestureAutoencoder
+from igae_robot.model.network import GestureAutoencoder
 
 TINY = ModelConfig(steps=12, hidden=(32,), activation="relu", start=None)
 

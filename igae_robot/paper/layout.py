@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import PageError
-from .geometry import Box, fit_transform
-from .page import Page
-from .units import format_number
+from igae_robot.errors import PageError
+from igae_robot.paper.geometry import Box, fit_transform
+from igae_robot.paper.page import Page
+from igae_robot.units import format_number
 
 __all__ = ["Placement", "layout_grid", "CANVAS"]
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .config import ModelConfig
-from .errors import ConfigError
-from .gesture_tensors import GestureTensors
-from .render import MarkerRenderer, marker_variance
+from igae_robot.config import ModelConfig
+from igae_robot.errors import ConfigError
+from igae_robot.model.tensors import GestureTensors
+from igae_robot.model.render import MarkerRenderer, marker_variance
 
 __all__ = ["GestureAutoencoder", "build_model"]
 
@@ -80,7 +80,7 @@ class GestureAutoencoder(nn.Module):
 
     def decode_features(self, features: Tensor) -> GestureTensors:
         """Encoder features (B, hidden[-1]) -> gestures: the head alone.  Handwriting samples new glyphs
-        as features drawn from a per-class distribution (:mod:`igae_robot.handwriting_models`)."""
+        as features drawn from a per-class distribution (:mod:`igae_robot.handwriting.models`)."""
         cfg = self.cfg
         out = self.head(features)
         b = out.shape[0]

@@ -23,8 +23,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .errors import GestureError
-from .gesture_tensors import GestureTensors
+from igae_robot.errors import GestureError
+from igae_robot.model.tensors import GestureTensors
 
 __all__ = ["render_reference", "render_markers", "render_gesture", "marker_variance", "MarkerRenderer"]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from .config import Config
-from .errors import CheckpointError, IgaeError
-from .model import GestureAutoencoder, build_model
+from igae_robot.config import Config
+from igae_robot.errors import CheckpointError, IgaeError
+from igae_robot.model.network import GestureAutoencoder, build_model
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load_trusted", "encode_gestures", "gesture_meta", "CHECKPOINT_FORMAT"]
 
@@ -48,7 +48,7 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
         "optimizer": ckpt.optimizer_state,
         "scheduler": ckpt.scheduler_state,
     }
-    from .atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
+    from igae_robot.atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
 
     with atomic_binary_writer(path) as stream:
         torch.save(state, stream)

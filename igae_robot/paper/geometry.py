@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 import shapely
 
-from .errors import GestureError
+from igae_robot.errors import GestureError
 
 __all__ = [
     "Polyline",

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import GestureError
-from .gesture import Gesture
+from igae_robot.errors import GestureError
+from igae_robot.gesture import Gesture
 
 __all__ = ["GestureTensors"]
 

@@ -10,8 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import atomic_binary_writer
-from .gesture import Gesture
+from igae_robot.atomic import atomic_binary_writer
+from igae_robot.gesture import Gesture
 
 __all__ = [
     "save_reconstructions",

@@ -22,7 +22,7 @@ from typing import Sequence, TypeVar
 import torch
 import torch.distributed as dist
 
-from .errors import ConfigError
+from igae_robot.errors import ConfigError
 
 __all__ = ["Ranks", "init_from_env", "shard_bounds", "shard", "barrier", "all_reduce_sum", "finish"]
 

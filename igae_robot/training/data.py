@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import DataError
-from .images import IMAGE_SUFFIXES, read_image, to_glyph
+from igae_robot.errors import DataError
+from igae_robot.images.read import IMAGE_SUFFIXES, read_image, to_glyph
 
 __all__ = ["GlyphSet", "load_dataset", "read_idx", "DATASETS", "EMNIST_SPLITS"]
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .config import ModelConfig
-from .errors import ConfigError, GestureError
-from .gesture_tensors import GestureTensors
-from .render import marker_variance, render_markers
+from igae_robot.config import ModelConfig
+from igae_robot.errors import ConfigError, GestureError
+from igae_robot.model.tensors import GestureTensors
+from igae_robot.model.render import marker_variance, render_markers
 
 __all__ = ["refine", "reconstruction_mse", "MAX_REFINE_STEPS"]
 

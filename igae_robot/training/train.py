@@ -21,14 +21,14 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from .config import Config
-from .data import GlyphSet, load_dataset
-from .distributed import Ranks, all_reduce_sum, barrier, init_from_env, shard_bounds
-from .errors import ConfigError, TrainingDiverged
-from .gesture_terms import gesture_terms
-from .metrics import evaluate
-from .model import build_model
+from igae_robot.model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from igae_robot.config import Config
+from igae_robot.training.data import GlyphSet, load_dataset
+from igae_robot.training.distributed import Ranks, all_reduce_sum, barrier, init_from_env, shard_bounds
+from igae_robot.errors import ConfigError, TrainingDiverged
+from igae_robot.model.terms import gesture_terms
+from igae_robot.model.metrics import evaluate
+from igae_robot.model.network import build_model
 
 __all__ = ["train", "resolve_device", "split_train_val"]
 

@@ -2,7 +2,7 @@
 
 Page coordinates: origin at the sheet's top-left corner, x to the right, y *down* (as in SVG and
 as in glyph units), so a glyph keeps its orientation from canvas to paper.  Where the page lies
-on a machine is the machine profile's business (:mod:`igae_robot.machine`).
+on a machine is the machine profile's business (:mod:`igae_robot.paper.machine`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from .errors import PageError
-from .units import format_number, to_mm
+from igae_robot.errors import PageError
+from igae_robot.units import format_number, to_mm
 
 __all__ = ["Page", "PAGE_SIZES_MM"]
 

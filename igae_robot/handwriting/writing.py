@@ -3,9 +3,9 @@
     text --paragraphs/words--> characters --Hand.write (or the font fallback)--> gestures (glyph units)
          --slant, size--> word widths --wrap, align--> placements on the page --strokes--> Sheet
 
-The sheet is the same :class:`~igae_robot.sheet.Sheet` that ``igae export`` writes, so every
+The sheet is the same :class:`~igae_robot.paper.sheet.Sheet` that ``igae export`` writes, so every
 exporter (SVG, G-code, waypoints, URScript) and ``igae check`` work on handwriting unchanged.
-Each glyph's :class:`~igae_robot.layout.Placement` maps its (slanted) glyph units to page mm and
+Each glyph's :class:`~igae_robot.paper.layout.Placement` maps its (slanted) glyph units to page mm and
 carries the character's code point as its label.
 
 Sizes: ``size_mm`` is the height of capitals and digits; a line is ``line_spacing`` times
@@ -23,17 +23,17 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import PageError, TextError
-from .geometry import Polyline
-from .gesture import PEN_DOWN, PEN_UP, Gesture
-from .hand import Hand
-from .hershey_glyphs import BASELINE as FONT_BASELINE
-from .hershey_glyphs import CAP_TOP as FONT_CAP_TOP
-from .hershey_glyphs import fallback_gesture
-from .layout import Placement
-from .page import Page
-from .sheet import Sheet
-from .units import format_number
+from igae_robot.errors import PageError, TextError
+from igae_robot.paper.geometry import Polyline
+from igae_robot.gesture import PEN_DOWN, PEN_UP, Gesture
+from igae_robot.handwriting.hand import Hand
+from igae_robot.handwriting.fonts import BASELINE as FONT_BASELINE
+from igae_robot.handwriting.fonts import CAP_TOP as FONT_CAP_TOP
+from igae_robot.handwriting.fonts import fallback_gesture
+from igae_robot.paper.layout import Placement
+from igae_robot.paper.page import Page
+from igae_robot.paper.sheet import Sheet
+from igae_robot.units import format_number
 
 __all__ = ["WritingStyle", "write_text", "unsupported_characters", "ALIGNMENTS"]
 
@@ -155,7 +155,7 @@ def write_text(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle
 def _refuse_unknown(text: str, hands: Sequence[Hand], fallback: bool) -> None:
     unknown = unsupported_characters(text, hands)
     if fallback:
-        from .hershey_glyphs import glyph_polylines
+        from igae_robot.handwriting.fonts import glyph_polylines
 
         unknown = [ch for ch in unknown if not _font_has(ch, glyph_polylines)]
     if unknown:

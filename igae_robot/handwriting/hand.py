@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import Checkpoint, first_line, load_trusted
-from .config import Config
-from .errors import CheckpointError, ConfigError, IgaeError
-from .gesture import Gesture
-from .model import GestureAutoencoder, build_model
+from igae_robot.model.checkpoint import Checkpoint, first_line, load_trusted
+from igae_robot.config import Config
+from igae_robot.errors import CheckpointError, ConfigError, IgaeError
+from igae_robot.gesture import Gesture
+from igae_robot.model.network import GestureAutoencoder, build_model
 
 __all__ = ["Hand", "fit_hand", "save_hand", "load_hand", "builtin_hand", "HAND_FORMAT", "dataset_chars"]
 
@@ -158,7 +158,7 @@ def save_hand(path: str | os.PathLike, hand: Hand) -> Path:
         "cap_top": float(hand.cap_top),
         **{k: torch.as_tensor(getattr(hand, k), dtype=torch.float32) for k in ("pca_mean", "pca_axes", "weights", "means", "chols")},
     }
-    from .atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
+    from igae_robot.atomic import atomic_binary_writer  # refuses devices, pipes and links; keeps the umask
 
     with atomic_binary_writer(path) as stream:
         torch.save(state, stream)
@@ -186,7 +186,7 @@ def load_hand(path: str | os.PathLike) -> Hand:
 
 def builtin_hand(name: str) -> Hand:
     """``"digits"`` or ``"letters"``: the pretrained hands shipped as package data."""
-    ref = resources.files("igae_robot.handwriting_models").joinpath(f"{name}.pt")
+    ref = resources.files("igae_robot.handwriting.models").joinpath(f"{name}.pt")
     with resources.as_file(ref) as path:
         if not Path(path).is_file():
             raise CheckpointError(
@@ -220,8 +220,8 @@ def hand_from_checkpoint(path: str | os.PathLike, data_dir: str = "", per_class:
     """A hand from a training checkpoint (``igae train``): its mixtures are fitted on the data set it was
     trained on (``data_dir`` overrides the folder recorded in the checkpoint).  Glyphs are assumed to sit
     in an MNIST-like 20x20 box, so its characters are as tall as digits."""
-    from .checkpoint import load_checkpoint
-    from .data import load_dataset
+    from igae_robot.model.checkpoint import load_checkpoint
+    from igae_robot.training.data import load_dataset
 
     ckpt = load_checkpoint(path)
     data = load_dataset(ckpt.config.data.name, data_dir or ckpt.config.data.dir, "train")

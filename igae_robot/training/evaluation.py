@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import Checkpoint
-from .data import GlyphSet
-from .metrics import evaluate
-from .pictures import save_gesture_tracks, save_reconstructions, save_training_curves
+from igae_robot.model.checkpoint import Checkpoint
+from igae_robot.training.data import GlyphSet
+from igae_robot.model.metrics import evaluate
+from igae_robot.training.pictures import save_gesture_tracks, save_reconstructions, save_training_curves
 
 __all__ = ["evaluate_checkpoint", "write_pictures"]
 

@@ -21,14 +21,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import geometry
-from .errors import GestureError, PageError
-from .geometry import Polyline
-from .gesture import PEN_DOWN, Gesture
-from .layout import CANVAS, Placement, layout_grid
-from .machine import Machine
-from .page import Page
-from .units import format_number
+from igae_robot.paper import geometry
+from igae_robot.errors import GestureError, PageError
+from igae_robot.paper.geometry import Polyline
+from igae_robot.gesture import PEN_DOWN, Gesture
+from igae_robot.paper.layout import CANVAS, Placement, layout_grid
+from igae_robot.paper.machine import Machine
+from igae_robot.paper.page import Page
+from igae_robot.units import format_number
 
 __all__ = ["SheetOptions", "Sheet", "PlotStats", "plan_sheet", "plot_stats", "pen_speeds_mm_s", "DEFAULT_SIMPLIFY_MM", "MAX_GLYPH_REACH"]
 

@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import DataError
+from igae_robot.errors import DataError
 
 __all__ = [
     "IMAGE_SUFFIXES", "BlankImageWarning", "GlyphTransform", "blank_reason", "read_image", "read_image_stat",
@@ -267,9 +267,9 @@ def to_glyph(gray: np.ndarray, invert: bool | None = None, size: int = 28, box: 
     invert: None = detect from the border; True = dark ink on light paper; False = already light on dark.
     One preparation for every path into the model (training folders, ``igae encode``, ``igae check
     --against``, ``igae vectorize``): ink with stretched contrast, then MNIST's own normalisation
-    (:func:`~igae_robot.components.to_canvas`), so a score never depends on which command made the input.
+    (:func:`~igae_robot.images.glyphs.to_canvas`), so a score never depends on which command made the input.
     """
-    from .components import ink_image, to_canvas  # components builds on this module's transform
+    from igae_robot.images.glyphs import ink_image, to_canvas  # components builds on this module's transform
 
     if gray.ndim != 2 or gray.size == 0:
         raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")

@@ -9,7 +9,7 @@ A page of handwriting, or a line drawing, is cut into pieces of that shape:
 * a group wider or taller than ``glyph_strokes`` stroke widths (a cursive word, a drawing) is cut
   into a grid of square tiles.
 
-Each piece becomes one model input plus the :class:`~igae_robot.images.GlyphTransform` that maps the
+Each piece becomes one model input plus the :class:`~igae_robot.images.read.GlyphTransform` that maps the
 model's canvas back onto the *source image's* pixels (:func:`glyph_crops`), so the gestures of all
 pieces land where their ink was and a page comes out as a page.
 """
@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .errors import ConfigError
-from .images import GlyphTransform, light_backgrounds
+from igae_robot.errors import ConfigError
+from igae_robot.images.read import GlyphTransform, light_backgrounds
 
 __all__ = [
     "Piece", "SPLIT_MODES", "ink_image", "ink_images", "stroke_width", "stroke_widths", "find_pieces", "to_canvas",
@@ -50,7 +50,7 @@ class Piece:
 def ink_image(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     """Grayscale (H,W) in [0,1] (1 = white) -> ink (H,W) float32 in [0,1] (1 = full ink).
 
-    invert: None = detect from the border (as :func:`~igae_robot.images.to_glyph`); True = dark ink
+    invert: None = detect from the border (as :func:`~igae_robot.images.read.to_glyph`); True = dark ink
     on light paper; False = light ink on dark.  Contrast is stretched as ``to_glyph`` does: the 5th
     percentile becomes 0 (paper), the darkest ink 1.
     """
@@ -166,7 +166,7 @@ def to_canvas(
     ``box`` x ``box`` square (aspect kept), then shifted by whole pixels so that its centre of mass is
     at the canvas centre.  A scale within ``keep_scale`` is taken as 1: resampling by a few percent
     blurs a glyph more than the size mismatch changes it, and an MNIST digit then passes through
-    unchanged.  (:func:`~igae_robot.images.to_glyph` centres the box instead and always resamples.)
+    unchanged.  (:func:`~igae_robot.images.read.to_glyph` centres the box instead and always resamples.)
     """
     h, w = ink.shape
     rows, cols = np.flatnonzero(ink.max(axis=1) > _CONTENT), np.flatnonzero(ink.max(axis=0) > _CONTENT)

@@ -49,9 +49,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MachineError
-from .page import Page
-from .units import format_number
+from igae_robot.errors import MachineError
+from igae_robot.paper.page import Page
+from igae_robot.units import format_number
 
 __all__ = ["Machine", "Affine", "machine_profiles", "load_machine", "KINDS", "ORIGINS"]
 
@@ -296,7 +296,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _builtin_tables() -> dict[str, dict[str, Any]]:
     tables = {}
-    for entry in sorted(resources.files("igae_robot.machines").iterdir(), key=lambda e: e.name):
+    for entry in sorted(resources.files("igae_robot.paper.machines").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             table = tomllib.loads(entry.read_text(encoding="utf-8"))
             table.setdefault("name", entry.name[: -len(".toml")])

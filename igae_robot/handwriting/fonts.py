@@ -21,8 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import DataError
-from .gesture import Gesture
+from igae_robot.errors import DataError
+from igae_robot.gesture import Gesture
 
 __all__ = ["LETTERS", "PUNCTUATION", "FONTS", "BASELINE", "CAP_TOP", "glyph_polylines", "render_glyphs", "fallback_gesture"]
 

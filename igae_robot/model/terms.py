@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .gesture_tensors import GestureTensors
+from igae_robot.model.tensors import GestureTensors
 
 __all__ = ["intensity_tv", "ink_edges", "edge_loss", "gesture_terms"]
 

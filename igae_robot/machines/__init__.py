@@ -1,1 +1,0 @@
-"""Built-in machine profiles, one TOML file each (read by :mod:`igae_robot.machine`)."""

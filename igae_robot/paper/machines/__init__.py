@@ -1,0 +1,1 @@
+"""Built-in machine profiles, one TOML file each (read by :mod:`igae_robot.paper.machine`)."""
