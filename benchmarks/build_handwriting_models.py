@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from igae_robot.model.checkpoint import encode_gestures, load_checkpoint
+from igae_robot.model.checkpoint import load_checkpoint
+from igae_robot.model.encode import encode_gestures
 from igae_robot.config import apply_overrides, load_preset
 from igae_robot.training.data import GlyphSet, load_dataset
 from igae_robot.model.terms import ink_edges
@@ -67,7 +68,7 @@ def build(name, config, train_set: GlyphSet, test_images, chars, box, args) -> d
             raise SystemExit(f"{trained} was trained with another config than this command's; run without --reuse")
         seconds = float("nan")
     else:
-        ckpt = train(config, Path(args.work) / name, data=train_set, progress=False,
+        ckpt = train(config, Path(args.work) / name, data=train_set,
                      on_epoch=lambda r: print(f"  {name} epoch {r['epoch']}: val MSE {r['val_mse']:.5f} ({r['seconds']:.1f}s)", flush=True))
         seconds = time.perf_counter() - tic
     hand = fit_hand(ckpt, train_set.images, train_set.labels, chars, baseline=box[1], cap_top=box[0], seed=args.seed)

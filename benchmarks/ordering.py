@@ -1,4 +1,4 @@
-"""Stroke ordering: igae's ``geometry.order`` vs vpype ``linesort``, time and pen-up travel on the same strokes.
+"""Stroke ordering: igae's ``ordering.order`` (``paper/ordering.py``) vs vpype ``linesort``, time and pen-up travel on the same strokes.
 
     python benchmarks/ordering.py --synthetic                       # 1 000, 4 000, 12 000 glyph-like gestures
     python benchmarks/ordering.py --synthetic --counts 500 2000 --runs 5
@@ -8,7 +8,7 @@
 For each count, the gestures are laid out on one page exactly as ``igae export`` does
 (simplified and merged, not yet ordered): by default a square page of 10 mm cells sized to hold
 them (``--page A4`` etc. to choose one).  The same strokes are then ordered by igae
-``geometry.order``, vpype ``linesort`` (greedy, vpype's KD-tree ``LineIndex``) and, up to
+``ordering.order``, vpype ``linesort`` (greedy, vpype's KD-tree ``LineIndex``) and, up to
 ``--two-opt-max`` glyphs (it is quadratic), vpype ``linesort --two-opt``.  The table gives
 pen-up travel (between consecutive strokes, vpype's ``pen_up_length``), the ratio to linesort's,
 and the median wall-clock seconds (and CPU seconds: the machine may be shared) of ``--runs`` runs.
@@ -30,7 +30,7 @@ import numpy as np
 import vpype as vp
 import vpype_cli
 
-from igae_robot.paper import geometry
+from igae_robot.paper import geometry, ordering
 from igae_robot.gesture import Gesture
 from igae_robot.paper.page import Page
 from igae_robot.paper.sheet import SheetOptions, plan_sheet
@@ -114,7 +114,7 @@ def vpype_row(polylines: list[geometry.Polyline], pipeline: str, runs: int) -> t
 def measure(gestures: list[Gesture], page: Page, args: argparse.Namespace) -> list[tuple[str, float, float, float]]:
     """Rows (ordering, pen-up mm, wall s, CPU s) for one page of gestures."""
     strokes = list(plan_sheet(gestures, page, SheetOptions(order=False, spacing_mm=SPACING_MM)).polylines)
-    ours, wall, cpu = timed(lambda: geometry.order(strokes), args.runs)
+    ours, wall, cpu = timed(lambda: ordering.order(strokes), args.runs)
     assert math.isclose(geometry.length(ours), geometry.length(strokes)), "ordering lost or changed a stroke"
     rows = [
         ("as laid out (--no-order)", geometry.travel_length(strokes), 0.0, 0.0),

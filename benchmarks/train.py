@@ -32,7 +32,8 @@ import igae_robot.model.render as render  # noqa: E402
 from igae_robot.config import apply_overrides, load_preset  # noqa: E402
 from igae_robot.training.data import load_dataset  # noqa: E402
 from igae_robot.training.distributed import init_from_env  # noqa: E402
-from igae_robot.training.train import resolve_device, train  # noqa: E402
+from igae_robot.training.device import resolve_device  # noqa: E402
+from igae_robot.training.train import train  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -83,7 +84,7 @@ def main() -> None:
         config = apply_overrides(load_preset(args.preset), overrides)
         tic = time.perf_counter()
         with renderer(name):
-            ckpt = train(config, f"{args.out}/{name}-{precision}-{'compiled' if compiled else 'eager'}", data=data, progress=False)
+            ckpt = train(config, f"{args.out}/{name}-{precision}-{'compiled' if compiled else 'eager'}", data=data.first(args.limit))
         wall = time.perf_counter() - tic
         seconds = [r["seconds"] for r in ckpt.history]
         steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]

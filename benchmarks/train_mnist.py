@@ -21,7 +21,8 @@ from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.config import apply_overrides, load_preset
 from igae_robot.training.data import load_dataset
 from igae_robot.training.evaluation import evaluate_checkpoint, write_pictures
-from igae_robot.training.train import resolve_device, train
+from igae_robot.training.device import resolve_device
+from igae_robot.training.train import train
 
 
 def main() -> None:
@@ -45,7 +46,7 @@ def main() -> None:
         config = apply_overrides(load_preset(preset), overrides + args.set)
         out = Path(args.out) / preset
         tic = time.perf_counter()
-        ckpt: Checkpoint = train(config, out, data=train_set, progress=False,
+        ckpt: Checkpoint = train(config, out, data=train_set,
                                  on_epoch=lambda r: print(f"  {preset} epoch {r['epoch']}: val MSE {r['val_mse']:.5f} "
                                                           f"({r['seconds']:.1f}s)", flush=True))
         wall = time.perf_counter() - tic

@@ -1,4 +1,5 @@
-"""The typer application and the one place domain errors become exit codes.
+"""What every command group shares: the consoles, exit codes, and the one place domain errors
+become exit codes.
 
 Command modules import torch (and other heavy libraries) inside their functions, so that
 ``igae --help`` starts fast.
@@ -20,13 +21,12 @@ from rich.markup import escape
 
 from igae_robot.errors import IgaeError, OutputError
 
-app = typer.Typer(
-    name="igae",
-    help="Teach a network to draw glyphs as gestures, then drive pen plotters and robot arms with them.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+
+def command_group() -> typer.Typer:
+    """The typer app of one command group (one ``*_commands.py``); cli/main.py composes them."""
+    return typer.Typer()
+
+
 
 console = Console(stderr=True)
 out = Console()
@@ -41,21 +41,6 @@ _USER_PATH_ERRNOS = {
     errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOENT,
     errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.ENAMETOOLONG, errno.ELOOP, errno.EBUSY, errno.ETXTBSY,
 }
-
-
-def _version(value: bool) -> None:
-    if value:
-        from igae_robot import __version__
-
-        out.print(f"igae {__version__}", highlight=False)
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
-) -> None:
-    pass
 
 
 def error_line(message: str) -> None:

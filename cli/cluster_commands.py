@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from .app import app, console, out, output_folder, user_errors
+from .app import command_group, console, out, output_folder, user_errors
 from .train_commands import DATA_HELP
+
+app = command_group()
 
 
 def _list(text: str, what: str, convert=str) -> list:
@@ -70,12 +71,8 @@ def cluster_(
     """Cluster glyphs by pixels or by their gestures, name each cluster, and score against the true classes."""
     from rich.progress import Progress
 
-    from igae_robot.atomic import atomic_write_text
-    from igae_robot.model.checkpoint import load_checkpoint
-    from igae_robot.clustering import ClusterSpec, encode_codes, run_spec, summarise, write_cluster_pictures
-    from igae_robot.training.data import load_dataset
+    from igae_robot.clustering import ClusterSpec, cluster_glyphs, write_cluster_run
     from igae_robot.errors import ConfigError
-    from igae_robot.training.train import resolve_device
 
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
@@ -86,33 +83,15 @@ def cluster_(
         for f in _list(features, "features") for r in _list(reduce, "reduce") for kk in _list(k, "k", int)
     ]
     out_dir = output_folder(out_dir, "--out")
-    ckpt = load_checkpoint(checkpoint)
-    ckpt.model.to(resolve_device(device))
-    glyphs = load_dataset(data, data_dir, split)
-    if limit:
-        glyphs = glyphs.subset(range(min(limit, len(glyphs))))
-    for spec in specs:
-        spec.check_fits(len(glyphs))
-    codes = encode_codes(ckpt.model, glyphs.images)
-    ckpt.model.cpu()
-    labels = glyphs.labels.numpy()
-
-    results = []
     with Progress(console=console, disable=not progress, transient=True) as bar:
         task = bar.add_task("clustering", total=len(specs))
-        for spec in specs:
-            bar.update(task, description=f"{spec.features} / {spec.reduce} / k={spec.k}")
-            results.append(run_spec(codes, labels, spec, range(seeds)))
-            bar.advance(task)
 
-    out.print(_results_table(f"{checkpoint} on {data} {split} ({len(glyphs)} glyphs), {seeds} seeds", results))
-    written = []
-    if pictures:
-        for result in results:
-            written += write_cluster_pictures(ckpt, glyphs, result, out_dir)
-    summary = {"checkpoint": str(checkpoint), "data": data, "split": split, "glyphs": len(glyphs),
-               "results": [summarise(r) for r in results]}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "results.json", json.dumps(summary, indent=2) + "\n")
-    for p in [*written, out_dir / "results.json"]:
+        def on_spec(done: int, spec) -> None:
+            bar.update(task, completed=done, description=f"{spec.features} / {spec.reduce} / k={spec.k}")
+
+        run = cluster_glyphs(checkpoint, specs, range(seeds), data, data_dir, split, limit, device, on_spec)
+        bar.update(task, completed=len(specs))
+
+    out.print(_results_table(f"{checkpoint} on {data} {split} ({len(run.glyphs)} glyphs), {seeds} seeds", run.results))
+    for p in write_cluster_run(run, out_dir, pictures):
         console.print(f"wrote {p}", highlight=False)

@@ -19,9 +19,9 @@ from typing import Callable, Iterator, List, Optional
 
 import typer
 
-from .app import EXIT_CHECK_FAILED, app, console, out, user_errors, warning_line
+from .app import EXIT_CHECK_FAILED, command_group, console, out, user_errors, warning_line
 
-DEFAULT_MACHINE = {"gcode": "grbl-servo", "waypoints": "arm-table", "urscript": "ur-table"}
+app = command_group()
 
 
 def _parse_indices(text: str, count: int) -> list[int]:
@@ -98,37 +98,24 @@ def encode(
     invert: Optional[bool] = typer.Option(None, "--invert/--no-invert", help="image files are dark ink on light paper (default: detect)"),
 ) -> None:
     """Encode images with a trained model into gestures (.npz), ready for `igae export`."""
-    import numpy as np
-    import torch
-
     from igae_robot.atomic import check_output
-    from igae_robot.model.checkpoint import encode_gestures, gesture_meta, load_checkpoint
     from igae_robot.errors import DataError
-    from igae_robot.gesture import save_gestures
+    from igae_robot.model.checkpoint import load_checkpoint
+    from igae_robot.model.encode import encode_to_file, read_glyphs
 
     if bool(images) == bool(data):
         raise DataError("give either image files or --data (not both, not neither)")
     check_output(output)
     ckpt = load_checkpoint(checkpoint)
-    cfg = ckpt.config
     if data:
         from igae_robot.training.data import load_dataset
 
-        glyphs = load_dataset(data, data_dir or cfg.data.dir, split)
-        picked = _parse_indices(indices, len(glyphs))
-        x, labels = glyphs.images[picked], glyphs.labels[picked]
+        glyphs = load_dataset(data, data_dir or ckpt.config.data.dir, split)
+        glyphs = glyphs.subset(_parse_indices(indices, len(glyphs)))
+        x, labels = glyphs.images, glyphs.labels
     else:
-        from igae_robot.images.read import blank_reason, read_image, to_glyph
-
-        size = cfg.model.image_size
-        grays = [read_image(p) for p in images]  # a blank one warns, naming its file
-        inked = [g for g in grays if blank_reason(g) is None]  # encoding nothing would draw a blob
-        if not inked:
-            raise DataError(f"no ink in any of the {len(images)} image(s); nothing to encode")
-        x = torch.from_numpy(np.stack([to_glyph(g, invert, size=size, box=round(size * 20 / 28))[0] for g in inked]))[:, None]
-        labels = torch.full((len(inked),), -1, dtype=torch.int64)
-    gestures = encode_gestures(ckpt, x, labels)
-    save_gestures(output, gestures, gesture_meta(ckpt))
+        x, labels = read_glyphs(images, ckpt.config.model.image_size, invert), None
+    gestures = encode_to_file(ckpt, x, output, labels)
     console.print(f"encoded {len(gestures)} glyphs ({len(gestures[0])} steps each) -> {output}", highlight=False, soft_wrap=True)
 
 
@@ -162,7 +149,7 @@ def export(
     """Lay gestures out on a page and write them for a machine: SVG, G-code, arm waypoints, URScript."""
     from igae_robot.atomic import check_output
     from igae_robot.errors import PageError
-    from igae_robot.exporters import export_file, format_for
+    from igae_robot.exporters import default_machine, export_file, format_for
     from igae_robot.gesture import load_gestures
     from igae_robot.paper.machine import load_machine
     from igae_robot.paper.page import Page
@@ -179,7 +166,7 @@ def export(
     check_output(output)
     profile = None
     if family != "svg" or machine:
-        profile = load_machine(machine or DEFAULT_MACHINE[family])
+        profile = load_machine(machine or default_machine(writer))
     gestures = load_gestures(gestures_file)
     options = SheetOptions(
         threshold=threshold, release=release, frame=frame, cols=cols, cell_mm=to_mm(cell), spacing_mm=to_mm(spacing),
@@ -239,10 +226,12 @@ def check(
     elif any(p.suffix.lower() == ".npz" for p in against):
         raise CheckError("--against takes one gestures .npz, or image files (one per glyph), not both")
     else:
-        from igae_robot.images.read import read_image, to_glyph
+        from igae_robot.images.glyphs import to_glyph
+        from igae_robot.images.read import read_image
+        from igae_robot.model.encode import glyph_box
 
         side = size or 28
-        images = np.stack([to_glyph(read_image(p), size=side, box=round(side * 20 / 28))[0] for p in against])
+        images = np.stack([to_glyph(read_image(p), size=side, box=glyph_box(side))[0] for p in against])
         source = f"{len(against)} image(s)"
     report = check_sheet(
         sheet,

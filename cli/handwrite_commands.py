@@ -11,8 +11,9 @@ from typing import Optional
 
 import typer
 
-from .app import app, console, out, user_errors
-from .export_commands import DEFAULT_MACHINE
+from .app import command_group, console, out, user_errors
+
+app = command_group()
 
 
 @app.command()
@@ -43,9 +44,8 @@ def handwrite(
     """Write text as handwriting drawn by gesture models, ready for a pen plotter (SVG, G-code, waypoints)."""
     from igae_robot.atomic import check_output
     from igae_robot.errors import TextError
-    from igae_robot.exporters import export_file, format_for
-    from igae_robot.handwriting.hand import builtin_hand, load_any_hand
-    from igae_robot.handwriting.writing import WritingStyle, write_text
+    from igae_robot.exporters import default_machine, export_file, format_for
+    from igae_robot.handwriting.writing import WritingStyle, load_hands, write_text
     from igae_robot.paper.machine import load_machine
     from igae_robot.paper.page import Page
     from igae_robot.paper.sheet import plot_stats
@@ -59,19 +59,16 @@ def handwrite(
         except (OSError, UnicodeDecodeError) as exc:
             raise TextError(f"{file}: cannot read the text ({exc})") from None
     writer = format_for(format, output)
-    family = "waypoints" if writer.startswith("waypoints") else writer
     check_output(output)
-    profile = load_machine(machine or DEFAULT_MACHINE[family]) if family != "svg" or machine else None
-    hands = [
-        load_any_hand(digits_model, data_dir) if digits_model else builtin_hand("digits"),
-        load_any_hand(letters_model, data_dir) if letters_model else builtin_hand("letters"),
-    ]
+    default = default_machine(writer)
+    profile = load_machine(machine or default) if default or machine else None
+    hands = load_hands(digits_model, letters_model, data_dir)
     style = WritingStyle(
         size_mm=to_mm(size), line_spacing=line_spacing, width_mm=to_mm(width), align=align.replace("center", "centre"),
         neatness=neatness, slant_deg=slant, connect=connect, fallback=fallback, seed=seed,
     )
     sheet = write_text(text, hands, Page.from_spec(page, landscape, margin), style)
-    extra = {"gcode": {"home": home}}.get(family, {})
+    extra = {"home": home} if writer == "gcode" else {}
     export_file(sheet, output, writer, profile, **extra)
     target = f" for {profile.name}" if profile else ""
     console.print(f"wrote {output} ({writer}{target}, {len(sheet.placements)} glyphs on {sheet.page.describe()})", highlight=False, soft_wrap=True)

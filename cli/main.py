@@ -1,4 +1,7 @@
-"""Entry point: ``igae``.  Importing the command modules registers their commands on the app."""
+"""Entry point: ``igae``, composed of one typer app per command group (``*_commands.py``).
+
+The order below is the order ``igae --help`` lists the commands in.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +13,44 @@ import os
 # A user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from . import (  # noqa: E402,F401  (importing a command module registers its commands)
+import typer  # noqa: E402
+
+from . import (  # noqa: E402
     cluster_commands,
     export_commands,
     handwrite_commands,
     train_commands,
     vectorize_commands,
 )
-from .app import app  # noqa: E402
+from .app import out  # noqa: E402
 
 __all__ = ["app"]
+
+app = typer.Typer(
+    name="igae",
+    help="Teach a network to draw glyphs as gestures, then drive pen plotters and robot arms with them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for group in (train_commands, cluster_commands, export_commands, handwrite_commands, vectorize_commands):
+    app.add_typer(group.app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from igae_robot import __version__
+
+        out.print(f"igae {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
+) -> None:
+    pass
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()

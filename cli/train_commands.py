@@ -1,15 +1,17 @@
-"""Commands of the learning side: train, eval, demo, presets."""
+"""Commands of the learning side: train, eval, presets, demo."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 
-from .app import app, console, out, output_folder, user_errors, warning_line
+from .app import command_group, console, out, output_folder, user_errors, warning_line
+
+app = command_group()
 
 DATA_HELP = "digits (embedded), mnist, fashion, kmnist, emnist-<split>, npz, folder"
 
@@ -37,6 +39,36 @@ def _epoch_logger(epochs: int):
     return log
 
 
+@contextlib.contextmanager
+def _training_bar(enabled: bool) -> Iterator[Callable | None]:
+    """An ``on_step`` that draws the training steps as a progress bar (None when not enabled).
+
+    The bar starts with the first step (only rank 0 reports steps) and stops with the last, before
+    the evaluation that follows."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn(), transient=False)
+    task = None
+
+    def on_step(step) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("train", total=step.total, loss=float("nan"))
+        bar.update(task, advance=1, loss=step.loss, description=f"epoch {step.epoch}/{step.epochs}")
+        if step.done == step.total:
+            bar.stop()
+
+    try:
+        yield on_step
+    finally:
+        bar.stop()
+
+
 def check_run_folder(out_dir: str | Path, resume: bool, overwrite: bool) -> Path:
     """Before any work: the run folder can be written, and a run already in it is never replaced
     unless asked (--resume continues it, --overwrite replaces it).  Returns the folder."""
@@ -54,51 +86,17 @@ def check_run_folder(out_dir: str | Path, resume: bool, overwrite: bool) -> Path
     return out_dir
 
 
-def run_training(config, out_dir: Path, resume: bool, progress: bool = True) -> dict | None:
-    """Train, evaluate on the test split, write pictures and summary.json; returns the summary.
+def _train_and_report(config, out_dir: Path, resume: bool, progress: bool):
+    """Run the training (see :func:`igae_robot.training.run.run_training`) with an epoch log and a
+    progress bar, then print the metrics; returns the run (None on every torchrun rank but 0)."""
+    from igae_robot.training.run import run_training
 
-    Under torchrun every process trains; rank 0 alone then evaluates, draws and reports (the
-    others return None)."""
-    from igae_robot.atomic import atomic_write_text
-    from igae_robot.training.data import load_dataset
-    from igae_robot.training.distributed import finish, init_from_env
-    from igae_robot.training.evaluation import evaluate_checkpoint, write_pictures
-    from igae_robot.training.train import resolve_device, train
-
-    device = resolve_device(config.train.device)
-    ranks = init_from_env(device.type)
-    tic = time.perf_counter()
-    try:
-        ckpt = train(config, out_dir, resume=resume, on_epoch=_epoch_logger(config.train.epochs), progress=progress)
-    finally:
-        finish(ranks)
-    wall = time.perf_counter() - tic
-    if not ranks.is_main:
-        return None
-    if ranks.distributed and device.type == "cuda":
-        device = next(ckpt.model.parameters()).device
-    train_data = load_dataset(config.data.name, config.data.dir, "train")
-    if config.data.limit:
-        train_data = train_data.subset(range(min(config.data.limit, len(train_data))))
-    test_data = load_dataset(config.data.name, config.data.dir, "test")
-    rows = {"train": evaluate_checkpoint(ckpt, train_data, device), "test": evaluate_checkpoint(ckpt, test_data, device)}
-    pictures = write_pictures(ckpt, test_data, out_dir)
-    summary = {
-        "preset": config.preset,
-        "data": config.data.name,
-        "epochs": config.train.epochs,
-        "device": str(device),
-        "processes": ranks.world_size,
-        "train_wall_s": round(wall, 1),
-        "metrics": rows,
-        "pictures": [str(p) for p in pictures],
-        "checkpoint": str(out_dir / "checkpoint.pt"),
-    }
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    where = f"{ranks.world_size} processes on {device.type}" if ranks.distributed else str(device)
-    out.print(_metrics_table(f"{config.preset} on {config.data.name}, {config.train.epochs} epochs, {wall:.0f} s on {where}", rows))
-    console.print(f"checkpoint: {out_dir / 'checkpoint.pt'}\npictures:   {', '.join(str(p) for p in pictures)}", highlight=False)
-    return summary
+    with _training_bar(progress) as on_step:
+        run = run_training(config, out_dir, resume, on_epoch=_epoch_logger(config.train.epochs), on_step=on_step)
+    if run is not None:
+        out.print(_metrics_table(run.title(), run.metrics))
+        console.print(f"checkpoint: {run.checkpoint}\npictures:   {', '.join(str(p) for p in run.pictures)}", highlight=False)
+    return run
 
 
 @app.command()
@@ -124,21 +122,16 @@ def train(
     Under torchrun (e.g. torchrun --nproc_per_node 4 -m igae_robot.cli.main train ...) the processes
     train together; --set train.batch_size is per process.
     """
-    from igae_robot.config import apply_overrides, load_preset
+    from igae_robot.config import load_preset, with_values
 
-    overrides = [f"data.name={json.dumps(data)}", f"data.dir={json.dumps(data_dir)}", f"data.limit={limit}",
-                 f"train.device={json.dumps(device)}"]
-    if precision is not None:
-        overrides.append(f"train.precision={json.dumps(precision)}")
+    values = {"data.name": data, "data.dir": data_dir, "data.limit": limit, "train.device": device}
+    for key, value in (("train.precision", precision), ("train.epochs", epochs), ("train.seed", seed)):
+        if value is not None:  # not given: the preset's
+            values[key] = value
     if compile_:
-        overrides.append("train.compile=true")
-    if epochs is not None:
-        overrides.append(f"train.epochs={epochs}")
-    if seed is not None:
-        overrides.append(f"train.seed={seed}")
-    config = apply_overrides(load_preset(preset), overrides + list(set_))
-    out_dir = check_run_folder(out_dir, resume, overwrite)
-    run_training(config, out_dir, resume, progress)
+        values["train.compile"] = True
+    config = with_values(load_preset(preset), values, set_)  # --set comes last and wins
+    _train_and_report(config, check_run_folder(out_dir, resume, overwrite), resume, progress)
 
 
 @app.command("eval")
@@ -154,22 +147,14 @@ def eval_(
     pictures: Optional[str] = typer.Option(None, help="write reconstruction / gesture / curve PNGs here"),
 ):
     """Metrics of a trained model: pixel accuracy (|error| < 0.5), MSE, IoU of binarised images."""
-    from igae_robot.model.checkpoint import load_checkpoint
-    from igae_robot.training.data import load_dataset
-    from igae_robot.training.evaluation import evaluate_checkpoint, write_pictures
     from igae_robot.errors import ConfigError
-    from igae_robot.training.train import resolve_device
+    from igae_robot.training.evaluation import evaluate_checkpoint_file
 
     if limit < 0:
         raise ConfigError(f"--limit must be 0 (all images) or a positive count, got {limit}")
     if pictures is not None:
         pictures = output_folder(pictures, "--pictures")
-    ckpt = load_checkpoint(checkpoint)
-    glyphs = load_dataset(data, data_dir, split)
-    if limit:
-        glyphs = glyphs.subset(range(min(limit, len(glyphs))))
-    metrics = evaluate_checkpoint(ckpt, glyphs, resolve_device(device))
-    written = write_pictures(ckpt, glyphs, pictures) if pictures else []
+    metrics, written = evaluate_checkpoint_file(checkpoint, data, data_dir, split, limit, device, pictures)
     if as_json:
         out.print_json(json.dumps({"checkpoint": str(checkpoint), "data": data, "split": split, **metrics}))
     else:
@@ -213,31 +198,33 @@ def demo(
     progress: bool = typer.Option(True, help="show a progress bar"),
 ):
     """Train briefly on scikit-learn's embedded digits (no download) and draw what was learned."""
-    from igae_robot.config import apply_overrides, load_preset
+    from igae_robot.config import load_preset, with_values
 
-    config = apply_overrides(load_preset(preset), [f"train.epochs={epochs}", "data.name=digits", 'data.dir=""', "data.limit=0"])
+    config = with_values(load_preset(preset), {"train.epochs": epochs, "data.name": "digits", "data.dir": "", "data.limit": 0})
     out_dir = check_run_folder(out_dir, False, overwrite)
     console.print(f"[bold]igae demo[/]: training preset {preset!r} on the embedded digits for {epochs} epochs", highlight=False)
-    if run_training(config, out_dir, resume=False, progress=progress) is not None:  # rank 0 under torchrun
+    if _train_and_report(config, out_dir, False, progress) is not None:  # rank 0 under torchrun
         _demo_drawings(out_dir)
 
 
 def _demo_drawings(out_dir: Path, count: int = 24) -> None:
     """What the demo model learned, as files a plotter runs: the test digits as SVG and G-code,
-    each read back and re-rendered (igae check) to show the files draw what the model drew."""
+    each read back and re-rendered (igae check) to show the files draw what the model drew.
+
+    It lives here, not in the library, because it joins both sides of the house: the model and the
+    exporters, which the core never imports."""
     from igae_robot.check import check_sheet
-    from igae_robot.model.checkpoint import encode_gestures, gesture_meta, load_checkpoint
-    from igae_robot.training.data import load_dataset
     from igae_robot.exporters import export_file, read_file
-    from igae_robot.gesture import save_gestures
+    from igae_robot.model.checkpoint import load_checkpoint
+    from igae_robot.model.encode import encode_to_file, gesture_meta
     from igae_robot.paper.machine import load_machine
     from igae_robot.paper.page import Page
     from igae_robot.paper.sheet import SheetOptions, plan_sheet, plot_stats
+    from igae_robot.training.data import load_dataset
 
     ckpt = load_checkpoint(out_dir)
     test = load_dataset("digits", split="test")
-    gestures = encode_gestures(ckpt, test.images[:count], test.labels[:count])
-    save_gestures(out_dir / "gestures.npz", gestures, gesture_meta(ckpt))
+    gestures = encode_to_file(ckpt, test.images[:count], out_dir / "gestures.npz", test.labels[:count])
     sheet = plan_sheet(gestures, Page.from_spec("A5", False, "10mm"), SheetOptions())
     plotter = load_machine("grbl-servo")
     meta = gesture_meta(ckpt)

@@ -17,44 +17,41 @@ from typing import List, Optional
 
 import typer
 
-from .app import EXIT_CHECK_FAILED, app, console, out, output_folder, user_errors
+from .app import EXIT_CHECK_FAILED, command_group, console, out, output_folder, user_errors
 
-# what --format names -> output suffix
-SUFFIXES = {"svg": ".svg", "gcode": ".gcode", "waypoints": ".json", "urscript": ".script"}
-DEFAULT_MACHINE = {"gcode": "grbl-servo", "waypoints": "arm-table", "urscript": "ur-table"}
-MACHINE_KIND = {"gcode": "plotter", "waypoints": "arm", "urscript": "arm"}
+app = command_group()
 
 
 def build_writers(formats: str, machines: list[str]) -> dict:
     """``"svg,gcode"`` and machine names -> {output suffix: writer(sheets, paths)}.
 
-    Each non-SVG format takes the given machine of its kind (plotter for G-code, arm for waypoints and
-    URScript); with no --machine at all, its default profile.
+    Each format writes its first suffix in the format table (:data:`igae_robot.exporters.TABLE`) and
+    takes the given machine of its kind (plotter for G-code, arm for waypoints and URScript); with no
+    --machine at all, its default profile.
     """
     import functools
 
     from igae_robot.errors import ConfigError
-    from igae_robot.exporters import export_files, format_for
+    from igae_robot.exporters import FORMATS, export_files, format_named
     from igae_robot.paper.machine import load_machine
 
     names = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    unknown = [f for f in names if f not in SUFFIXES]
+    unknown = [f for f in names if f not in FORMATS]
     if unknown or not names:
-        raise ConfigError(f"unknown format {', '.join(unknown) or formats!r}; known: {', '.join(SUFFIXES)}")
+        raise ConfigError(f"unknown format {', '.join(unknown) or formats!r}; known: {', '.join(FORMATS)}")
     profiles = [load_machine(m) for m in machines]
     writers = {}
-    for fmt in dict.fromkeys(names):
-        suffix = SUFFIXES[fmt]
+    for spec in (format_named(name) for name in dict.fromkeys(names)):
         machine = None
-        if fmt != "svg":
-            kind = MACHINE_KIND[fmt]
+        if spec.machine_kind is not None:
+            kind = spec.machine_kind
             machine = next((m for m in profiles if m.kind == kind), None)
             if machine is None and profiles:  # the user named machines, none of them fits: say so, do not guess
                 given = ", ".join(f"{m.name} ({m.kind})" for m in profiles)
-                raise ConfigError(f"--format {fmt} needs a {kind} profile; --machine gave {given}; "
-                                  f"add e.g. --machine {DEFAULT_MACHINE[fmt]}")
-            machine = machine or load_machine(DEFAULT_MACHINE[fmt])
-        writers[suffix] = functools.partial(export_files, fmt=format_for(fmt, f"out{suffix}"), machine=machine)
+                raise ConfigError(f"--format {spec.family} needs a {kind} profile; --machine gave {given}; "
+                                  f"add e.g. --machine {spec.default_machine}")
+            machine = machine or load_machine(spec.default_machine)
+        writers[spec.suffixes[0]] = functools.partial(export_files, fmt=spec.name, machine=machine)
     return writers
 
 
@@ -123,7 +120,7 @@ def vectorize(
     from igae_robot.training.distributed import finish, init_from_env
     from igae_robot.errors import OutputError
     from igae_robot.paper.sheet import SheetOptions
-    from igae_robot.training.train import resolve_device
+    from igae_robot.training.device import resolve_device
     from igae_robot.vectorize import VectorizeOptions, discover_images
     from igae_robot.vectorize import vectorize as run
 

@@ -23,6 +23,7 @@ import functools
 from typing import Iterable
 
 from igae_robot.errors import CheckError
+from igae_robot.gesture import release_level
 from igae_robot.paper.layout import Placement
 from igae_robot.paper.page import Page
 from igae_robot.paper.sheet import Sheet
@@ -39,7 +40,7 @@ def _n(x: float) -> str:
 
 def sheet_meta_lines(sheet: Sheet, extra: Iterable[str] = ()) -> list[str]:
     """The metadata lines of a sheet (without comment prefix), then ``extra`` lines (already prefixed "igae ")."""
-    release = sheet.threshold - 0.15 if sheet.release is None else sheet.release
+    release = release_level(sheet.threshold, sheet.release)
     lines = [f"igae sheet {META_VERSION}", _page_line(sheet.page), _threshold_line(sheet.threshold, release)]
     lines += map(_glyph_line, sheet.placements)
     return lines + list(extra)

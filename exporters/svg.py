@@ -206,7 +206,9 @@ _TOKEN = re.compile(r"[MmLlHhVvZz]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def read_svg(stream: TextIO, source: str = "svg") -> Sheet:
-    """Read an SVG written by :func:`write_svg` (or any SVG of straight-line paths) back to a Sheet."""
+    """Read an SVG written by :func:`write_svg` (or any SVG of straight-line paths) back to a Sheet.
+
+    An SVG stores no timing, so every stroke's t_s is 0 (no time known)."""
     try:
         root = ET.fromstring(stream.read())
     except ET.ParseError as exc:
@@ -240,7 +242,9 @@ def _read_path(path: ET.Element, width: list[float], source: str) -> list[Polyli
             pressure = np.full(len(pts), float(np.clip(p, 0.0, 1.0)))
         if len(pressure) != len(pts):
             raise CheckError(f"{source}: path has {len(pts)} points but {len(pressure)} pressure values")
-        out.append(Polyline(pts, pressure, np.arange(len(pts), dtype=np.float64), glyph))
+        # An SVG keeps no time: t_s is 0 throughout, "no time known" (a segment of no time is drawn at
+        # full speed, see pen_speeds_mm_s), never step indices posing as seconds.
+        out.append(Polyline(pts, pressure, np.zeros(len(pts)), glyph))
     return out
 
 

@@ -89,15 +89,17 @@ def _check_speeds(speeds: np.ndarray, wp, machine: Machine) -> None:
 
 
 _MOVE = re.compile(r"^\s*move([lp])\(\s*p\[([^\]]*)\]")
+_SPEED = re.compile(r"\bv=([-+0-9.eE]+)")
 
 
 def read_urscript(stream: TextIO, source: str = "script") -> Sheet:
     """Read a program written by :func:`write_urscript` back to a Sheet in page mm.
 
-    The pen is down where z is below half the pen-up height over the paper; pressure comes back from depth.
+    The pen is down where z is below half the pen-up height over the paper; pressure comes back from
+    depth, and t_s (seconds) from each move's length and speed ``v``, as the arm plays it.
     """
     meta = Meta()
-    rows: list[tuple[float, float, float, int]] = []  # x mm, y mm, z mm, glyph
+    rows: list[tuple[float, float, float, int, float]] = []  # x mm, y mm, z mm, glyph, speed mm/s
     glyph, stroke = -1, -1
     strokes: list[int] = []
     for lineno, line in enumerate(stream.read().splitlines(), 1):
@@ -109,9 +111,11 @@ def read_urscript(stream: TextIO, source: str = "script") -> Sheet:
         if match:
             try:
                 x, y, z = (float(v) * 1000.0 for v in match.group(2).split(",")[:3])
+                speed = _SPEED.search(code)
+                v_mm_s = float(speed.group(1)) * 1000.0 if speed else 0.0
             except ValueError:
                 raise CheckError(f"{source}:{lineno}: cannot read pose in {line.strip()!r}") from None
-            rows.append((x, y, z, glyph))
+            rows.append((x, y, z, glyph, v_mm_s))
             strokes.append(stroke)
     pen = meta.fields.get("pen", [])
     transform = meta.numbers("transform")
@@ -128,6 +132,14 @@ def read_urscript(stream: TextIO, source: str = "script") -> Sheet:
         if run:
             arr = np.array([r for r, _ in run])
             pressure = np.clip((paper_z - arr[:, 2]) / depth, 0.0, 1.0) if depth > 0 else np.zeros(len(arr))
-            polylines.append(Polyline(apply_affine(to_page, arr[:, :2]), pressure, np.arange(len(arr), dtype=float), int(arr[0, 3])))
+            polylines.append(Polyline(apply_affine(to_page, arr[:, :2]), pressure, _move_times_s(arr), int(arr[0, 3])))
         run = [(row, k)] if down else []
     return meta.to_sheet(polylines, source)
+
+
+def _move_times_s(arr: np.ndarray) -> np.ndarray:
+    """Seconds at each pose of a pen-down run (the first: 0): every move's length over its speed.
+    arr (N,5): x, y, z mm, glyph, speed mm/s of the move that reaches the pose (0: unknown, no time)."""
+    step = np.linalg.norm(np.diff(arr[:, :3], axis=0), axis=1)  # (N-1,) mm
+    speed = arr[1:, 4]
+    return np.concatenate([[0.0], np.cumsum(np.where(speed > 0, step / np.where(speed > 0, speed, 1.0), 0.0))])

@@ -44,6 +44,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from igae_robot.errors import CheckError, ExportError
+from igae_robot.gesture import release_level
 from igae_robot.paper.geometry import Polyline
 from igae_robot.paper.layout import Placement
 from igae_robot.paper.machine import Machine, apply_affine, invert_affine
@@ -181,7 +182,7 @@ def write_waypoints_json(sheet: Sheet, stream: TextIO, machine: Machine) -> None
     """Write the arm program as JSON (schema above); one waypoint per line."""
     wp = arm_waypoints(sheet, machine)
     page = sheet.page
-    release = sheet.threshold - 0.15 if sheet.release is None else sheet.release
+    release = release_level(sheet.threshold, sheet.release)
     head: dict[str, Any] = {
         "schema": SCHEMA,
         "version": SCHEMA_VERSION,

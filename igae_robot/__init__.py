@@ -1,4 +1,24 @@
-"""igae_robot: an inverse-graphics autoencoder whose gestures drive pen plotters and robot arms."""
+"""igae_robot: an inverse-graphics autoencoder whose gestures drive pen plotters and robot arms.
+
+Where things live (one room each; arrows point the way imports go: cli -> exporters -> core)::
+
+    errors units atomic config gesture   base layer: errors, mm/number text, safe writes, the config tree,
+                                         Gesture (numpy, mm-free glyph units); torch-free except config
+    images/       torch-free  image files -> model inputs: read.py (reading), glyphs.py (ink, pieces, to_glyph)
+    paper/        torch-free  gestures -> strokes on paper: polyline, geometry, ordering, page, layout,
+                              machine (+ machines/*.toml), sheet (plan a sheet, measure it)
+    model/        torch       the autoencoder: tensors (GestureTensors), render, network, terms, refine,
+                              metrics, checkpoint
+    training/     torch       data, train, distributed, evaluation, pictures
+    check         the re-render check of an exported file
+    vectorize/    images in bulk -> gestures -> sheets: options, sources, stages, sheets, run
+    handwriting/  text -> gestures: hand, writing, fonts, models/
+    clustering/   glyph codes -> clusters: features, clusters, run
+    exporters/    (installed as igae_robot.exporters) sheets -> .svg .gcode .json .csv .script, and back
+    cli/          (installed as igae_robot.cli) the ``igae`` commands
+
+tests/test_architecture.py holds these rooms to their import rules.
+"""
 
 from __future__ import annotations
 

@@ -21,9 +21,8 @@ least ``min_iou``.  It is pooled because one glyph is only ~50-150 inked pixels:
 value sits within 1e-3 of the threshold flips under any sub-micron change, and one flip costs a
 small glyph 1-2 % of its own IoU.  The worst glyph is reported next to it.
 
-Memory is bounded before anything is allocated: the canvas side is 1..``MAX_IMAGE_SIZE`` pixels,
-and a glyph whose strokes would need more markers than ``MAX_RENDER_BYTES`` allows (a file
-written with an absurd glyph scale: its strokes span 1e30 canvases) is a CheckError naming it.
+The renderers live in :mod:`igae_robot.model.render` (:func:`~igae_robot.model.render.render_polylines`);
+this module maps strokes back to their glyphs and scores them.
 """
 
 from __future__ import annotations
@@ -36,18 +35,19 @@ import numpy as np
 import torch
 
 from igae_robot.errors import CheckError
-from igae_robot.paper.geometry import Polyline, resample_arrays
-from igae_robot.gesture import MAX_IMAGE_SIZE, Gesture
-from igae_robot.paper.sheet import Sheet
+from igae_robot.gesture import Gesture
+from igae_robot.model.metrics import batch_metrics
+from igae_robot.model.render import render_polylines, render_strokes
+from igae_robot.paper.geometry import Polyline
+from igae_robot.paper.sheet import Sheet, stroke_polyline
 
-__all__ = ["GlyphScore", "CheckReport", "render_polylines", "render_strokes", "render_max", "gesture_polylines", "check_sheet", "DEFAULT_MIN_IOU"]
+__all__ = ["GlyphScore", "CheckReport", "gesture_polylines", "glyph_strokes", "check_sheet", "score_sheets", "DEFAULT_MIN_IOU"]
 
 DEFAULT_MIN_IOU = 0.99
 
-# The most memory one render may take: render_max multiplies a block of glyphs' markers on the canvas
-# (block x size² x markers floats), and the resampled markers of all glyphs are held at once.
-MAX_RENDER_BYTES = 1 << 30
-_BLOCK = 8  # glyphs per block in render_max
+# vectorize scores with markers every half pixel (the check uses a quarter): even the thinnest
+# marker (sigma 0.28 px) stays above 0.5 between two of them, so the IoU at 0.5 is the same, at half the cost.
+FIDELITY_SPACING_PX = 0.5
 
 
 @dataclass(frozen=True)
@@ -120,136 +120,54 @@ class CheckReport:
 
 def gesture_polylines(gesture: Gesture, threshold: float, release: float | None) -> list[Polyline]:
     """Pen-down runs of a gesture as polylines in glyph units (the source side of the check)."""
-    return [Polyline(s.points, s.pressure, s.steps * gesture.dt_s, -1) for s in gesture.strokes(threshold, release)]
+    return [stroke_polyline(s.points, s.pressure, s.steps, gesture.dt_s, -1) for s in gesture.strokes(threshold, release)]
 
 
-def render_polylines(
-    glyphs: Sequence[Sequence[Polyline]],
-    size: int = 28,
-    var_coef: float = 0.01,
-    var_eps: float = 1e-4,
-    spacing_px: float = 0.25,
-) -> torch.Tensor:
-    """Render per-glyph polylines (glyph units) as continuous lines of markers -> (B,1,size,size).
+def glyph_strokes(sheets: Sequence[Sheet], glyphs: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every stroke of ``sheets`` back on its glyph's canvas (page mm -> glyph units through its
+    placement), glyph after glyph, as :func:`~igae_robot.model.render.render_strokes` takes them.
 
-    Each polyline is resampled every ``spacing_px`` pixels; each point is a marker of ink 1 and
-    variance pressure * var_coef + var_eps (glyph units²).  B = len(glyphs).
+    Sheet i holds ``glyphs[i]`` glyphs numbered 0..glyphs[i]-1, each with a placement.  Returns
+    values (N,3): x, y (glyph units), pressure of every point; counts (M,) points per stroke;
+    per_glyph (B,) strokes per glyph (B = sum of glyphs).  All sheets in one pass.
     """
-    polylines = [p for polylines in glyphs for p in polylines]
-    values = np.concatenate([np.column_stack([p.points, p.pressure]) for p in polylines]) if polylines else np.zeros((0, 3))
-    counts = np.array([len(p) for p in polylines], dtype=np.intp)
-    return render_strokes(values, counts, np.array([len(g) for g in glyphs], dtype=np.intp), size, var_coef, var_eps, spacing_px)
+    per_sheet = np.asarray(glyphs, dtype=np.intp)
+    glyph_base = np.cumsum(per_sheet) - per_sheet
+    placed = []  # (glyph over all sheets, stroke, its placement)
+    for i, sheet in enumerate(sheets):
+        places = {p.glyph: p for p in sheet.placements}
+        placed += [(int(glyph_base[i]) + p.glyph, p, places[p.glyph]) for p in sheet.polylines]
+    placed.sort(key=lambda item: item[0])  # stable: a glyph's strokes keep their drawing order
+    per_glyph = np.bincount([g for g, _, _ in placed], minlength=int(per_sheet.sum())).astype(np.intp)
+    counts = np.array([len(p) for _, p, _ in placed], dtype=np.intp)
+    values = np.zeros((0, 3))
+    if placed:
+        place = np.repeat([[pl.scale_mm, pl.x_mm, pl.y_mm] for _, _, pl in placed], counts, axis=0)  # per point
+        points = np.concatenate([p.points for _, p, _ in placed])
+        pressure = np.concatenate([p.pressure for _, p, _ in placed])
+        values = np.column_stack([(points - place[:, 1:]) / place[:, :1], pressure])  # as Placement.from_page
+    return values, counts, per_glyph
 
 
-def render_strokes(
-    values: np.ndarray,
-    counts: np.ndarray,
-    per_glyph: np.ndarray,
-    size: int = 28,
-    var_coef: float = 0.01,
-    var_eps: float = 1e-4,
-    spacing_px: float = 0.25,
-    group: int = 128,
-) -> torch.Tensor:
-    """:func:`render_polylines` of arrays, for many glyphs at once (``igae vectorize`` scores thousands).
-
-    values (N,3): x, y (glyph units), pressure of every point of every polyline, one polyline after
-    the other; counts (M,) points per polyline; per_glyph (B,) polylines per glyph, glyph after glyph.
-    Glyphs are rendered ``group`` at a time, those with similar marker counts together (each group
-    padded to its longest glyph with markers of no ink): a glyph's canvas does not depend on its group.
-    """
-    _check_render_size(values, counts, per_glyph, size, spacing_px)
-    dense, per_polyline = resample_arrays(values, counts, spacing_px / size)
-    glyph_of = np.repeat(np.arange(len(per_glyph)), per_glyph)  # (M,)
-    markers = np.bincount(glyph_of, weights=per_polyline, minlength=len(per_glyph)).astype(np.intp)  # (B,)
-    points, variance = dense[:, :2], np.clip(dense[:, 2], 0.0, 1.0) * var_coef + var_eps
-    out = torch.zeros(len(per_glyph), 1, size, size)
-    order = np.argsort(markers, kind="stable")
-    first = np.cumsum(markers) - markers  # each glyph's first marker
-    for part in np.array_split(order, max(1, -(-len(order) // group))) if len(order) else []:
-        steps = 32 * max(1, -(-int(markers[part].max()) // 32))  # see render_max
-        row = np.repeat(np.arange(len(part)), markers[part])
-        col = np.arange(len(row)) - np.repeat(np.cumsum(markers[part]) - markers[part], markers[part])
-        src = first[part][row] + col
-        xy, var, ink = np.zeros((len(part), steps, 2)), np.ones((len(part), steps)), np.zeros((len(part), steps))
-        xy[row, col], var[row, col], ink[row, col] = points[src], variance[src], 1.0
-        out[torch.from_numpy(part)] = render_max(
-            torch.as_tensor(xy, dtype=torch.float32),
-            torch.as_tensor(var, dtype=torch.float32),
-            torch.as_tensor(ink, dtype=torch.float32),
-            (size, size),
-        )
-    return out
-
-
-def _check_render_size(values: np.ndarray, counts: np.ndarray, per_glyph: np.ndarray, size: int, spacing_px: float) -> None:
-    """Refuse, before allocating, a render whose markers would not fit in MAX_RENDER_BYTES."""
-    if not (isinstance(size, (int, np.integer)) and 1 <= size <= MAX_IMAGE_SIZE):
-        raise CheckError(f"canvas size {size!r} must be a whole number of pixels in 1..{MAX_IMAGE_SIZE}")
-    if len(values) == 0:
-        return
-    glyph_of = np.repeat(np.arange(len(per_glyph)), per_glyph)  # (M,) glyph of each polyline
-    finite = np.isfinite(values).all(axis=1)
-    if not finite.all():
-        row = int(np.argmax(~finite))
-        glyph = int(glyph_of[np.repeat(np.arange(len(counts)), counts)[row]])
-        raise CheckError(f"glyph {glyph}: stroke values {values[row].tolist()} are not finite numbers; was its glyph scale 0?")
-    # Markers per glyph as resample_arrays makes them: ceil(length / spacing) per segment, 1 per end.
-    seg = np.hypot(*np.diff(values[:, :2], axis=0).T) / (spacing_px / size)
-    last = np.cumsum(counts) - 1
-    markers = np.append(np.maximum(1.0, np.ceil(seg)), 1.0)
-    markers[last] = 1.0
-    per_polyline = np.add.reduceat(markers, last - counts + 1)
-    per_glyph_markers = np.bincount(glyph_of, weights=per_polyline, minlength=len(per_glyph))
-    most = MAX_RENDER_BYTES // (_BLOCK * size * size * 4)  # float32 products of one block
-    worst = int(np.argmax(per_glyph_markers))
-    if per_glyph_markers[worst] > most:
-        raise CheckError(
-            f"glyph {worst} would need {per_glyph_markers[worst]:.3g} markers to render at {size}x{size} "
-            f"(at most {most}): its strokes span {per_glyph_markers[worst] * spacing_px / size:.3g} canvas units; "
-            f"was it exported with an outlier glyph or an absurd scale?"
-        )
-    if per_glyph_markers.sum() * 64 > MAX_RENDER_BYTES:
-        raise CheckError(f"{per_glyph_markers.sum():.3g} markers to render: too many for one check; check fewer glyphs at a time")
-
-
-_TINY = 2e-19  # the smallest factor; (2e-19)² = 4e-38 is above the smallest normal float32 (1.2e-38)
-
-
-def _gaussian(centres: torch.Tensor, pos: torch.Tensor, two_var: torch.Tensor) -> torch.Tensor:
-    """exp(-(centres - pos)² / two_var) as render_markers computes it, laid out (B,N,T), and never below
-    _TINY: no product of two factors is then a denormal float (x86 CPUs compute those tens of times
-    slower) and exp never underflows (its slow path).  centres (N,); pos (B,T); two_var (B,1,T)."""
-    arg = (centres[:, None] - pos[:, None, :]).square_().neg_().div_(two_var)
-    return arg.clamp_(min=math.log(_TINY)).exp_()
-
-
-def render_max(xy: torch.Tensor, var: torch.Tensor, ink: torch.Tensor, size: tuple[int, int], block: int = 8) -> torch.Tensor:
-    """:func:`~igae_robot.model.render.render_markers` without gradients: the same canvas, float for float
-    wherever it is above 2e-19 (below, within 2e-19: factors are kept above it, see _gaussian).
-
-    xy (B,T,2) canvas units; var, ink (B,T); returns (B,1,H,W).  The markers are laid along the last
-    axis (B,H,W,T), so the max over steps is a reduction over contiguous memory, ``block`` glyphs at a
-    time; without the winning-step index the training renderer keeps for its backward pass, this is
-    several times faster.  Pad T to a multiple of 32 with markers of no ink: torch's CPU max over
-    a last axis of other lengths runs several times slower (measured: T=88 6x slower than T=96).
-    """
-    if not (torch.isfinite(xy).all() and torch.isfinite(var).all() and torch.isfinite(ink).all()):
-        raise CheckError("markers to render contain NaN or infinite values")
-    h, w = size
-    ys = (torch.arange(h, dtype=xy.dtype) + 0.5) / h
-    xs = (torch.arange(w, dtype=xy.dtype) + 0.5) / w
-    with torch.no_grad():
-        two_var = 2 * var[:, None, :]
-        ex = _gaussian(xs, xy[..., 0], two_var)  # (B,W,T)
-        ay = ink[:, None, :] * _gaussian(ys, xy[..., 1], two_var)  # (B,H,T)
-        out = torch.empty(len(xy), h, w, dtype=xy.dtype)
-        products = torch.empty(min(block, len(xy)), h, w, xy.shape[1], dtype=xy.dtype)  # reused: a fresh
-        for b in range(0, len(xy), block):  # large tensor per block costs page faults, not arithmetic
-            n = min(block, len(xy) - b)
-            torch.mul(ay[b : b + n, :, None, :], ex[b : b + n, None, :, :], out=products[:n])
-            torch.amax(products[:n], dim=-1, out=out[b : b + n])
-    return out[:, None]
+def score_sheets(
+    sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], size: int, var_coef: float, var_eps: float,
+    spacing_px: float = FIDELITY_SPACING_PX,
+) -> tuple[list[float], list[float]]:
+    """(IoU, MSE) per sheet: its strokes re-rendered as the check renders them (markers of full ink
+    along the lines) against its model inputs (K,S,S), averaged over its K glyphs (a sheet without
+    glyphs scores (1, 0)).  ``igae vectorize``'s fidelity, for all its images in one pass."""
+    per_sheet = np.array([len(t) for t in inputs], dtype=np.intp)
+    if not per_sheet.sum():
+        return [1.0] * len(sheets), [0.0] * len(sheets)
+    values, counts, per_glyph = glyph_strokes(sheets, per_sheet)
+    canvas = render_strokes(values, counts, per_glyph, size, var_coef, var_eps, spacing_px=spacing_px)
+    m = batch_metrics(canvas, torch.from_numpy(np.concatenate(inputs))[:, None])
+    has = per_sheet > 0
+    first = np.cumsum(per_sheet) - per_sheet
+    iou, mse = np.ones(len(per_sheet)), np.zeros(len(per_sheet))
+    for mean, scores in ((iou, m["iou"]), (mse, m["mse"])):
+        mean[has] = np.add.reduceat(scores.double().numpy(), first[has]) / per_sheet[has]
+    return iou.tolist(), mse.tolist()
 
 
 def _scores(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -294,13 +212,10 @@ def check_sheet(
                 f"{file}: glyph {p.glyph} is placed at scale {p.scale_mm:g} mm per glyph unit, at ({p.x_mm:g}, {p.y_mm:g}) mm; "
                 f"a glyph needs a positive scale (was the file exported with an outlier glyph?)"
             )
-    per_glyph: list[list[Polyline]] = [[] for _ in range(count)]
-    for poly in sheet.polylines:
-        if poly.glyph not in placements:
-            raise CheckError(f"{file}: a stroke belongs to glyph {poly.glyph}, which has no placement")
-        place = placements[poly.glyph]
-        per_glyph[poly.glyph].append(Polyline(place.to_glyph(poly.points), poly.pressure, poly.t_s, poly.glyph))
-    drawn = render_polylines(per_glyph, size, var_coef, var_eps)
+    unplaced = next((p.glyph for p in sheet.polylines if p.glyph not in placements), None)
+    if unplaced is not None:
+        raise CheckError(f"{file}: a stroke belongs to glyph {unplaced}, which has no placement")
+    drawn = render_strokes(*glyph_strokes([sheet], [count]), size, var_coef, var_eps)
     if gestures is not None:
         source = render_polylines([gesture_polylines(g, sheet.threshold, sheet.release) for g in gestures], size, var_coef, var_eps)
     else:

@@ -11,11 +11,12 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from igae_robot.errors import ConfigError
 
-__all__ = ["ModelConfig", "TrainConfig", "DataConfig", "Config", "load_preset", "preset_names", "apply_overrides"]
+__all__ = ["ModelConfig", "TrainConfig", "DataConfig", "Config", "load_preset", "preset_names", "apply_overrides",
+           "with_values"]
 
 
 @dataclass(frozen=True)
@@ -216,18 +217,36 @@ def load_preset(name: str) -> Config:
 
 
 def apply_overrides(config: Config, overrides: list[str] | dict[str, Any]) -> Config:
-    """Apply ``section.key=value`` overrides, type-checked against the field's default."""
+    """Apply ``section.key=value`` overrides, type-checked against the field's default.
+
+    A text value is read as a TOML literal (``3e-4``, ``[64, 32]``, ``"cpu"``; a bare word stays text)."""
     items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
     tree = config.to_dict()
     for dotted, value in items:
-        section, _, key = dotted.partition(".")
-        if section not in _SECTIONS or not key:
-            raise ConfigError(f"override {dotted!r} must look like section.key with section in {', '.join(_SECTIONS)}")
-        known = {f.name for f in dataclasses.fields(_SECTIONS[section])}
-        if key not in known:
-            raise ConfigError(f"unknown key {dotted!r}; known in [{section}]: {', '.join(sorted(known))}")
-        tree[section][key] = _parse_literal(value) if isinstance(value, str) else value
+        _put(tree, dotted, _parse_literal(value) if isinstance(value, str) else value)
     return Config.from_dict(tree)
+
+
+def with_values(config: Config, values: dict[str, Any], overrides: Sequence[str] = ()) -> Config:
+    """``values`` taken as they are (``{"data.dir": "", "train.epochs": 3}``, e.g. a command's typed
+    options), then ``--set`` style ``section.key=value`` overrides on top; checked once, as one config."""
+    tree = config.to_dict()
+    for dotted, value in values.items():
+        _put(tree, dotted, value)
+    for dotted, text in map(_split, overrides):
+        _put(tree, dotted, _parse_literal(text))
+    return Config.from_dict(tree)
+
+
+def _put(tree: dict[str, dict[str, Any]], dotted: str, value: Any) -> None:
+    """Set ``section.key`` in a config tree; an unknown section or key names the known ones."""
+    section, _, key = dotted.partition(".")
+    if section not in _SECTIONS or not key:
+        raise ConfigError(f"override {dotted!r} must look like section.key with section in {', '.join(_SECTIONS)}")
+    known = {f.name for f in dataclasses.fields(_SECTIONS[section])}
+    if key not in known:
+        raise ConfigError(f"unknown key {dotted!r}; known in [{section}]: {', '.join(sorted(known))}")
+    tree[section][key] = value
 
 
 def _split(item: str) -> tuple[str, str]:

@@ -21,11 +21,18 @@ import numpy as np
 
 from igae_robot.errors import GestureError
 
-__all__ = ["Gesture", "Stroke", "pen_down", "save_gestures", "load_gestures", "load_gestures_meta", "PEN_DOWN", "PEN_UP"]
+__all__ = [
+    "Gesture", "Stroke", "pen_down", "release_level", "save_gestures", "load_gestures", "load_gestures_meta",
+    "PEN_DOWN", "PEN_UP", "PEN_RELEASE_GAP",
+]
 
 # Pen-down threshold on intensity, and the lower threshold a pen-down run must fall below to lift.
 PEN_DOWN = 0.5
 PEN_UP = 0.35
+# With another threshold and no release given, the pen lifts this far below the threshold (the
+# hysteresis that keeps a one-step flicker from lifting the pen).  Written as a literal, not as
+# PEN_DOWN - PEN_UP (0.15000000000000002): files carry ``threshold - 0.15`` and must not change.
+PEN_RELEASE_GAP = 0.15
 
 GESTURES_FORMAT = 1
 
@@ -101,7 +108,7 @@ class Gesture:
 
     def pen_down(self, threshold: float = PEN_DOWN, release: float | None = None) -> np.ndarray:
         """Boolean (T,) pen state with hysteresis: down at ``intensity >= threshold``,
-        up again only once intensity drops below ``release`` (default: threshold - 0.15)."""
+        up again only once intensity drops below ``release`` (default: :func:`release_level`)."""
         return pen_down(self.intensity[None], threshold, release)[0]
 
     def strokes(self, threshold: float = PEN_DOWN, release: float | None = None) -> list[Stroke]:
@@ -126,12 +133,18 @@ def _first_outside_unit(values: np.ndarray) -> int | None:
     return int(np.argmax(bad)) if bad.any() else None
 
 
+def release_level(threshold: float, release: float | None = None) -> float:
+    """The intensity below which a pen-down run lifts: ``release`` if given, else
+    ``threshold - PEN_RELEASE_GAP``.  Every writer and reader of the threshold pair asks here."""
+    return threshold - PEN_RELEASE_GAP if release is None else release
+
+
 def pen_down(intensity: np.ndarray, threshold: float = PEN_DOWN, release: float | None = None) -> np.ndarray:
     """:meth:`Gesture.pen_down` of many gestures at once: intensity (N,T) -> pen state (N,T) bool.
 
     The hysteresis runs step by step, each step for all N gestures together.
     """
-    release = threshold - 0.15 if release is None else release
+    release = release_level(threshold, release)
     if release > threshold:
         raise GestureError(f"pen release level {release} must not exceed the pen-down threshold {threshold}")
     down = np.zeros(intensity.shape, dtype=bool)

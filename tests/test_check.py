@@ -6,12 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 from fixtures_machine import DOT, EMPTY, LINE, SQUARE, random_glyph_gestures
 
-from igae_robot.check import check_sheet, gesture_polylines, render_max, render_polylines, render_strokes
-from igae_robot.paper.geometry import resample
-from igae_robot.model.render import render_markers
+from igae_robot.check import check_sheet, gesture_polylines
+from igae_robot.model.render import render_polylines
 from igae_robot.errors import CheckError
 from igae_robot.exporters import export_file, export_files, read_file
 from igae_robot.paper.machine import load_machine
@@ -58,42 +56,6 @@ def test_export_files_writes_what_export_file_writes(tmp_path, fmt, machine, nam
         assert result == path
         assert path.read_bytes() == export_file(sheet, tmp_path / f"one-{k}-{name}", fmt, profile).read_bytes()
     assert not list((tmp_path / "many").glob(".*"))  # no temp files left
-
-
-def test_render_is_continuous_line_of_markers():
-    canvas = render_polylines([gesture_polylines(LINE, 0.5, None)], size=28)
-    row = canvas[0, 0, 13:15].amax(0)  # the line runs along y = 0.5, between pixel rows 13 and 14
-    assert (row[4:24] > 0.5).all() and (row[:3] < 0.5).all() and (row[25:] < 0.5).all()
-    assert render_polylines([[]], size=28).max() == 0  # EMPTY draws nothing
-
-
-def test_render_max_is_the_training_renderer_without_gradients():
-    g = torch.Generator().manual_seed(3)
-    for b, t in ((5, 1), (9, 37), (2, 130)):
-        xy, var = torch.rand(b, t, 2, generator=g), torch.rand(b, t, generator=g) * 0.01 + 1e-4
-        ink = (torch.rand(b, t, generator=g) > 0.2).float()
-        with torch.no_grad():
-            fast, slow = render_max(xy, var, ink, (28, 28)), render_markers(xy, var, ink, (28, 28))
-        seen = slow > 2e-19  # below, render_max keeps its factors above 2e-19 (no denormal floats)
-        assert torch.equal(fast[seen], slow[seen]) and (fast - slow).abs().max() <= 2e-19
-    assert render_max(torch.zeros(0, 3, 2), torch.ones(0, 3), torch.ones(0, 3), (28, 28)).shape == (0, 1, 28, 28)
-    with pytest.raises(CheckError, match="NaN"):
-        render_max(torch.full((1, 2, 2), float("nan")), torch.ones(1, 2), torch.ones(1, 2), (28, 28))
-
-
-def test_render_polylines_is_one_render_per_glyph_of_its_resampled_markers():
-    """Many glyphs of different lengths at once (grouped, padded) == each glyph rendered alone, markers by resample."""
-    glyphs = [gesture_polylines(g, 0.5, None) for g in GESTURES]
-    polylines = [p for g in glyphs for p in g]
-    values = np.concatenate([np.column_stack([p.points, p.pressure]) for p in polylines])
-    together = render_strokes(values, np.array([len(p) for p in polylines]), np.array([len(g) for g in glyphs]), group=4)
-    for i, polylines in enumerate(glyphs):
-        dense = [resample(p, 0.25 / 28) for p in polylines]
-        xy = np.concatenate([p.points for p in dense]) if dense else np.zeros((1, 2))
-        var = np.concatenate([p.pressure for p in dense]) * 0.01 + 1e-4 if dense else np.ones(1)
-        ink = np.ones(len(xy)) if dense else np.zeros(1)
-        alone = render_markers(*(torch.as_tensor(a[None], dtype=torch.float32) for a in (xy, var, ink)), (28, 28))
-        torch.testing.assert_close(together[i : i + 1], alone, rtol=0, atol=1e-6)
 
 
 def test_check_fails_when_the_drawing_changes():

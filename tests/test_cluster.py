@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,7 +102,7 @@ def tiny_model(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("cluster-model")
     config = apply_overrides(load_preset("igae"), ["train.epochs=4", "data.name=digits", "model.hidden=[128]"])
-    train(config, out, progress=False)
+    train(config, out)
     return out / "checkpoint.pt"
 
 
@@ -163,3 +164,22 @@ def test_specs_that_the_glyphs_cannot_satisfy_are_refused_before_any_work():
         run_spec(_codes(n=6), np.arange(6) % 3, ClusterSpec(k=10), [0])
     with pytest.raises(ConfigError, match="spectral embedding .* needs more than 11 glyphs, got 8"):
         ClusterSpec(k=2, reduce="spectral").check_fits(8)
+
+
+def test_cli_cluster_parses_its_lists_into_specs(tmp_path, monkeypatch):
+    import igae_robot.clustering as clustering
+
+    calls = []
+
+    def fake(checkpoint, specs, seeds, data, data_dir, split, limit, device, on_spec):
+        calls.append((checkpoint, [(s.features, s.reduce, s.k) for s in specs], list(seeds), data, split, limit, device))
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(clustering, "cluster_glyphs", fake)
+    result = runner.invoke(app, ["cluster", "run", "--k", "3, 5", "--features", "gesture,pixels", "--seeds", "2",
+                                 "--limit", "9", "--device", "cpu", "--out", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 2 and "stop here" in result.output
+    assert calls == [(Path("run"), [("gesture", "none", 3), ("gesture", "none", 5), ("pixels", "none", 3), ("pixels", "none", 5)],
+                      [0, 1], "digits", "test", 9, "cpu")]
+    result = runner.invoke(app, ["cluster", "run", "--seeds", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--seeds must be at least 1, got 0" in result.output and len(calls) == 1

@@ -99,3 +99,17 @@ def test_preset_file_that_is_not_utf8(tmp_path):
     path.write_text("model = 3\n")
     with pytest.raises(ConfigError, match=r"\[model\] must be a table"):
         load_preset(str(path))
+
+
+def test_typed_values_are_taken_as_they_are_and_overrides_win():
+    from igae_robot.config import with_values
+
+    config = with_values(load_preset("dynamic"), {"data.name": "true", "data.dir": "", "train.epochs": 3, "train.compile": True},
+                         ["train.epochs=4", 'train.device="cpu"'])
+    assert config.data.name == "true" and config.data.dir == ""  # text is never read as TOML
+    assert config.train.epochs == 4 and config.train.compile is True and config.train.device == "cpu"
+    with pytest.raises(ConfigError, match="unknown key 'train.learning_rate'"):
+        with_values(config, {"train.learning_rate": 1.0})
+    with pytest.raises(ConfigError, match="data.limit .* must be 0"):
+        with_values(config, {"data.limit": -1})
+    assert with_values(config, {"data.limit": -1}, ["data.limit=2"]).data.limit == 2, "checked once, as one config"

@@ -53,7 +53,7 @@ def test_torchrun_two_processes_follow_one_process_and_resume(tmp_path):
     assert result.stderr.count("epoch   2/2") == 1, "only rank 0 logs epochs"
     two = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
     one = train(apply_overrides(load_preset("dynamic"), [*TINY, "train.batch_size=64", "train.epochs=2", "train.device=\"cpu\""]),
-                tmp_path / "one", progress=False)
+                tmp_path / "one")
     assert len(two["history"]) == 2
     for row_one, row_two in zip(one.history, two["history"]):
         for key in ("train_mse", "val_mse", "val_pixel_accuracy", "val_iou"):

@@ -12,7 +12,7 @@ from fixtures_machine import assert_moves_inside, run_rs274
 from letter_judge import DEJAVU_FILES, LOWER, dejavu_fonts, train_judge
 from typer.testing import CliRunner
 
-from igae_robot.check import render_polylines
+from igae_robot.model.render import render_polylines
 from igae_robot.cli.main import app
 from igae_robot.config import apply_overrides, load_preset
 from igae_robot.training.data import load_dataset
@@ -75,7 +75,7 @@ def test_training_with_intensity_tv_lifts_the_pen_less():
     tv = {}
     for weight in (0.0, 0.5):
         cfg = apply_overrides(load_preset("igae"), {"train.epochs": 2, "train.intensity_tv": weight})
-        ckpt = train(cfg, f"/tmp/igae-test-tv-{weight}", data=data, progress=False)
+        ckpt = train(cfg, f"/tmp/igae-test-tv-{weight}", data=data)
         with torch.no_grad():
             tv[weight] = float(intensity_tv(ckpt.model.encode(data.images[:300])))
     assert tv[0.5] < 0.5 * tv[0.0]
@@ -122,7 +122,7 @@ def _glyph_images(path) -> tuple[torch.Tensor, list[str]]:
     by_glyph: dict[int, list] = {p.glyph: [] for p in sheet.placements}
     for poly in sheet.polylines:
         place = sheet.placement(poly.glyph)
-        by_glyph[poly.glyph].append(type(poly)(place.to_glyph(poly.points), poly.pressure, poly.t_s, poly.glyph))
+        by_glyph[poly.glyph].append(type(poly)(place.from_page(poly.points), poly.pressure, poly.t_s, poly.glyph))
     images = render_polylines([by_glyph[p.glyph] for p in sheet.placements])
     return images, [chr(p.label) for p in sheet.placements]
 

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from igae_robot.images import read as images
-from igae_robot.images.read import read_image, read_image_stats, to_glyph
+from igae_robot.images.glyphs import to_glyph
+from igae_robot.images.read import read_image, read_image_stats
 
 
 def _ink_in_alpha(size: int = 40) -> np.ndarray:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
+from fixtures_machine import DOT, EMPTY, LINE, SQUARE, random_glyph_gestures
 
-from igae_robot.errors import GestureError
+from igae_robot.check import gesture_polylines
+from igae_robot.errors import CheckError, GestureError
+from igae_robot.model.render import render_gesture, render_markers, render_max, render_polylines, render_reference, render_strokes
 from igae_robot.model.tensors import GestureTensors
-from igae_robot.model.render import render_gesture, render_markers, render_reference
+from igae_robot.paper.geometry import resample
+
+GESTURES = random_glyph_gestures(40, seed=11) + [LINE, SQUARE, DOT, EMPTY]
 
 
 def _random_markers(b=3, t=5, dtype=torch.float64, seed=0):
@@ -157,3 +163,42 @@ def test_exclusive_cumsum_positions():
 def test_gesture_tensors_reject_mismatched_shapes():
     with pytest.raises(GestureError, match="velocity"):
         GestureTensors(torch.zeros(2, 2), torch.zeros(2, 4, 3), torch.zeros(2, 4), torch.zeros(2, 4))
+
+
+# ---- without gradients: the re-render check's renderers ------------------------------------------
+
+
+def test_render_is_continuous_line_of_markers():
+    canvas = render_polylines([gesture_polylines(LINE, 0.5, None)], size=28)
+    row = canvas[0, 0, 13:15].amax(0)  # the line runs along y = 0.5, between pixel rows 13 and 14
+    assert (row[4:24] > 0.5).all() and (row[:3] < 0.5).all() and (row[25:] < 0.5).all()
+    assert render_polylines([[]], size=28).max() == 0  # EMPTY draws nothing
+
+
+def test_render_max_is_the_training_renderer_without_gradients():
+    g = torch.Generator().manual_seed(3)
+    for b, t in ((5, 1), (9, 37), (2, 130)):
+        xy, var = torch.rand(b, t, 2, generator=g), torch.rand(b, t, generator=g) * 0.01 + 1e-4
+        ink = (torch.rand(b, t, generator=g) > 0.2).float()
+        with torch.no_grad():
+            fast, slow = render_max(xy, var, ink, (28, 28)), render_markers(xy, var, ink, (28, 28))
+        seen = slow > 2e-19  # below, render_max keeps its factors above 2e-19 (no denormal floats)
+        assert torch.equal(fast[seen], slow[seen]) and (fast - slow).abs().max() <= 2e-19
+    assert render_max(torch.zeros(0, 3, 2), torch.ones(0, 3), torch.ones(0, 3), (28, 28)).shape == (0, 1, 28, 28)
+    with pytest.raises(CheckError, match="NaN"):
+        render_max(torch.full((1, 2, 2), float("nan")), torch.ones(1, 2), torch.ones(1, 2), (28, 28))
+
+
+def test_render_polylines_is_one_render_per_glyph_of_its_resampled_markers():
+    """Many glyphs of different lengths at once (grouped, padded) == each glyph rendered alone, markers by resample."""
+    glyphs = [gesture_polylines(g, 0.5, None) for g in GESTURES]
+    polylines = [p for g in glyphs for p in g]
+    values = np.concatenate([np.column_stack([p.points, p.pressure]) for p in polylines])
+    together = render_strokes(values, np.array([len(p) for p in polylines]), np.array([len(g) for g in glyphs]), group=4)
+    for i, polylines in enumerate(glyphs):
+        dense = [resample(p, 0.25 / 28) for p in polylines]
+        xy = np.concatenate([p.points for p in dense]) if dense else np.zeros((1, 2))
+        var = np.concatenate([p.pressure for p in dense]) * 0.01 + 1e-4 if dense else np.ones(1)
+        ink = np.ones(len(xy)) if dense else np.zeros(1)
+        alone = render_markers(*(torch.as_tensor(a[None], dtype=torch.float32) for a in (xy, var, ink)), (28, 28))
+        torch.testing.assert_close(together[i : i + 1], alone, rtol=0, atol=1e-6)

@@ -29,10 +29,10 @@ def test_metrics_by_hand():
 
 
 def test_same_seed_same_weights_and_resume_matches_one_run(tmp_path):
-    one = train(_config(), tmp_path / "one", progress=False)
-    again = train(_config(), tmp_path / "again", progress=False)
-    first_half = train(_config("train.epochs=1"), tmp_path / "resumed", progress=False)
-    resumed = train(_config(), tmp_path / "resumed", resume=True, progress=False)
+    one = train(_config(), tmp_path / "one")
+    again = train(_config(), tmp_path / "again")
+    first_half = train(_config("train.epochs=1"), tmp_path / "resumed")
+    resumed = train(_config(), tmp_path / "resumed", resume=True)
     assert first_half.epoch == 1 and resumed.epoch == 2 and len(resumed.history) == 2
     for (name, a), b, c in zip(one.model.state_dict().items(), again.model.state_dict().values(),
                                resumed.model.state_dict().values()):
@@ -41,7 +41,7 @@ def test_same_seed_same_weights_and_resume_matches_one_run(tmp_path):
 
 
 def test_checkpoint_alone_rebuilds_the_model(tmp_path):
-    result = train(_config(preset="static"), tmp_path, progress=False)
+    result = train(_config(preset="static"), tmp_path)
     raw = torch.load(tmp_path / "checkpoint.pt", weights_only=True)  # no pickled code needed
     assert raw["config"]["model"]["decoder"] == "points"
     loaded = load_checkpoint(tmp_path)
@@ -52,7 +52,7 @@ def test_checkpoint_alone_rebuilds_the_model(tmp_path):
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
-    train(_config("train.epochs=1"), tmp_path, progress=False)
+    train(_config("train.epochs=1"), tmp_path)
     good = (tmp_path / "checkpoint.pt").read_bytes()
     import igae_robot.training.train as train_module
 
@@ -65,7 +65,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_module.F, "mse_loss", poisoned)
     with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 2, batch 3.*checkpoint.pt \(epoch 1\) was kept"):
-        train(_config(), tmp_path, resume=True, progress=False)
+        train(_config(), tmp_path, resume=True)
     assert (tmp_path / "checkpoint.pt").read_bytes() == good
 
 
@@ -82,7 +82,7 @@ def test_learns_real_mnist_digits(mnist_dir, tmp_path):
     """Two epochs on 3000 real MNIST digits: test reconstruction clearly beats the blank canvas."""
     config = apply_overrides(load_preset("igae"), ["train.epochs=2", "data.name=mnist", f"data.dir={str(mnist_dir)!r}",
                                                    "data.limit=3000"])
-    result = train(config, tmp_path, progress=False)
+    result = train(config, tmp_path)
     test = load_dataset("mnist", mnist_dir, "test").images[:1000]
     blank = batch_metrics(torch.zeros_like(test), test)["mse"].mean().item()
     metrics = evaluate(result.model, test)
@@ -92,13 +92,34 @@ def test_learns_real_mnist_digits(mnist_dir, tmp_path):
 
 @pytest.mark.parametrize("name", ["meta", "mps", "", "cuda:-1", "tpu"])
 def test_devices_we_do_not_run_on_are_refused(name):
-    from igae_robot.training.train import resolve_device
+    from igae_robot.training.device import resolve_device
 
     with pytest.raises(ConfigError, match="unknown device|no CUDA GPU"):
         resolve_device(name)
 
 
 def test_resume_asking_for_fewer_epochs_than_done(tmp_path):
-    train(_config(), tmp_path, progress=False)  # 2 epochs
+    train(_config(), tmp_path)  # 2 epochs
     with pytest.raises(ConfigError, match="already trained 2 epochs, more than train.epochs 1"):
-        train(_config("train.epochs=1"), tmp_path, resume=True, progress=False)
+        train(_config("train.epochs=1"), tmp_path, resume=True)
+
+
+def test_steps_are_reported_through_a_callback(tmp_path):
+    from igae_robot.training.train import TrainingProgress
+
+    heard: list[TrainingProgress] = []
+    train(_config("train.epochs=1"), tmp_path, on_step=heard.append)
+    steps = len(heard)  # 256 digits, 10% held out: 230 training images in batches of 64
+    assert steps == 4 and [p.done for p in heard] == [1, 2, 3, 4] and {p.total for p in heard} == {4}
+    assert {(p.epoch, p.epochs) for p in heard} == {(1, 1)} and all(p.loss > 0 for p in heard)
+    heard.clear()
+    train(_config(), tmp_path, resume=True, on_step=heard.append)  # a resumed run counts what is left
+    assert [p.done for p in heard] == [1, 2, 3, 4] and {(p.total, p.epoch, p.epochs) for p in heard} == {(4, 2, 2)}
+
+
+def test_given_images_are_used_as_given(tmp_path):
+    data = load_dataset("digits").first(100)
+    heard = []
+    train(_config("data.limit=20", "train.epochs=1"), tmp_path, data=data, on_step=heard.append)
+    assert heard[-1].total == 2, "90 training images in batches of 64; data.limit cuts only what train() loads"
+    assert len(data.first(0)) == 100 and len(data.first(30)) == 30 and len(data.first(1000)) == 100

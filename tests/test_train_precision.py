@@ -14,8 +14,8 @@ TINY = ["model.hidden=[32]", "train.batch_size=64", "train.epochs=2", "data.limi
 
 
 def test_bf16_autocast_follows_the_fp32_curve(tmp_path):
-    fp32 = train(apply_overrides(load_preset("dynamic"), TINY), tmp_path / "fp32", progress=False)
-    bf16 = train(apply_overrides(load_preset("dynamic"), [*TINY, 'train.precision="bf16"']), tmp_path / "bf16", progress=False)
+    fp32 = train(apply_overrides(load_preset("dynamic"), TINY), tmp_path / "fp32")
+    bf16 = train(apply_overrides(load_preset("dynamic"), [*TINY, 'train.precision="bf16"']), tmp_path / "bf16")
     for a, b in zip(fp32.history, bf16.history):
         # bf16 keeps ~3 significant digits in the encoder: not the same numbers, the same curve within 2%.
         assert math.isfinite(b["val_mse"]) and b["val_mse"] != a["val_mse"], "autocast changed nothing"
@@ -25,4 +25,4 @@ def test_bf16_autocast_follows_the_fp32_curve(tmp_path):
 
 def test_unknown_precision_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="unknown train.precision 'fp8'; known: bf16, fp32"):
-        train(apply_overrides(load_preset("dynamic"), [*TINY, 'train.precision="fp8"']), tmp_path, progress=False)
+        train(apply_overrides(load_preset("dynamic"), [*TINY, 'train.precision="fp8"']), tmp_path)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -26,7 +27,7 @@ import numpy as np
 from igae_robot.errors import PageError, TextError
 from igae_robot.paper.geometry import Polyline
 from igae_robot.gesture import PEN_DOWN, PEN_UP, Gesture
-from igae_robot.handwriting.hand import Hand
+from igae_robot.handwriting.hand import Hand, builtin_hand, load_any_hand
 from igae_robot.handwriting.fonts import BASELINE as FONT_BASELINE
 from igae_robot.handwriting.fonts import CAP_TOP as FONT_CAP_TOP
 from igae_robot.handwriting.fonts import fallback_gesture
@@ -35,7 +36,7 @@ from igae_robot.paper.page import Page
 from igae_robot.paper.sheet import Sheet
 from igae_robot.units import format_number
 
-__all__ = ["WritingStyle", "write_text", "unsupported_characters", "ALIGNMENTS"]
+__all__ = ["WritingStyle", "write_text", "load_hands", "unsupported_characters", "ALIGNMENTS"]
 
 ALIGNMENTS = ("left", "centre", "right")
 LINE_BODY = 4 / 3  # cap height + descender, in cap heights: lines 1.0 apart just touch
@@ -88,6 +89,16 @@ class _Glyph:
     left: float  # ink extent in x, glyph units
     right: float
     wobble_mm: float  # baseline offset on the page
+
+
+def load_hands(digits: str | Path | None = None, letters: str | Path | None = None, data_dir: str = "") -> list[Hand]:
+    """The hands that write: digits and letters, each a trained checkpoint or hand ``.pt`` when
+    given, else the built-in one (``data_dir``: where a checkpoint's training data is, default the
+    folder it was trained from)."""
+    return [
+        load_any_hand(digits, data_dir) if digits else builtin_hand("digits"),
+        load_any_hand(letters, data_dir) if letters else builtin_hand("letters"),
+    ]
 
 
 def unsupported_characters(text: str, hands: Sequence[Hand]) -> list[str]:

@@ -1,4 +1,10 @@
-"""Cutting an image into glyph-sized pieces, torch-free (numpy + scipy.ndimage).
+"""From a grayscale image to model inputs, torch-free (numpy + scipy.ndimage): ink, stroke width,
+glyph-sized pieces, and the MNIST-like canvas with its :class:`GlyphTransform` back to the source.
+
+The model sees MNIST-like glyphs: light ink on a dark 28×28 canvas, the glyph's bounding box
+scaled to fit a 20×20 square and centred (as MNIST was made).  :func:`to_glyph` returns that
+canvas *and* the transform back to the source image's pixel coordinates, so a vectorized
+drawing can be placed on the original scan.
 
 The model draws one glyph on its canvas (28×28), with strokes a tenth or so of the glyph's size.
 A page of handwriting, or a line drawing, is cut into pieces of that shape:
@@ -9,7 +15,7 @@ A page of handwriting, or a line drawing, is cut into pieces of that shape:
 * a group wider or taller than ``glyph_strokes`` stroke widths (a cursive word, a drawing) is cut
   into a grid of square tiles.
 
-Each piece becomes one model input plus the :class:`~igae_robot.images.read.GlyphTransform` that maps the
+Each piece becomes one model input plus the :class:`GlyphTransform` that maps the
 model's canvas back onto the *source image's* pixels (:func:`glyph_crops`), so the gestures of all
 pieces land where their ink was and a page comes out as a page.
 """
@@ -23,18 +29,18 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from igae_robot.errors import ConfigError
-from igae_robot.images.read import GlyphTransform, light_backgrounds
+from igae_robot.errors import ConfigError, DataError
+from igae_robot.images.read import light_backgrounds
 
 __all__ = [
-    "Piece", "SPLIT_MODES", "ink_image", "ink_images", "stroke_width", "stroke_widths", "find_pieces", "to_canvas",
-    "glyph_crops", "glyph_inputs",
+    "GlyphTransform", "Piece", "SPLIT_MODES", "ink_image", "ink_images", "stroke_width", "stroke_widths", "find_pieces",
+    "to_glyph", "to_canvas", "glyph_crops", "glyph_inputs",
 ]
 
 SPLIT_MODES = ("auto", "none", "components")
 
 _INK = 0.5  # binarisation level of the ink image for components and stroke width
-_CONTENT = 0.2  # ink above this is content (as images.to_glyph): faint scanner noise does not stretch the box
+_CONTENT = 0.2  # ink above this is content (as to_glyph): faint scanner noise does not stretch the box
 _EIGHT = np.ones((3, 3), dtype=bool)  # 8-connectivity
 
 
@@ -47,10 +53,24 @@ class Piece:
     mask: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class GlyphTransform:
+    """canvas units [0,1] -> source pixels: ``src = offset + canvas * scale`` (x and y alike)."""
+
+    scale: float  # source pixels per canvas unit
+    offset_x: float
+    offset_y: float
+    source_size: tuple[int, int]  # (width, height) of the source image, pixels
+
+    def to_source(self, points: np.ndarray) -> np.ndarray:
+        """points (...,2) canvas units -> source image pixels."""
+        return points * self.scale + np.array([self.offset_x, self.offset_y])
+
+
 def ink_image(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     """Grayscale (H,W) in [0,1] (1 = white) -> ink (H,W) float32 in [0,1] (1 = full ink).
 
-    invert: None = detect from the border (as :func:`~igae_robot.images.read.to_glyph`); True = dark ink
+    invert: None = detect from the border (as :func:`to_glyph`); True = dark ink
     on light paper; False = light ink on dark.  Contrast is stretched as ``to_glyph`` does: the 5th
     percentile becomes 0 (paper), the darkest ink 1.
     """
@@ -157,6 +177,19 @@ def _tiles(box: tuple[int, int, int, int], mask: np.ndarray, binary: np.ndarray,
     return out
 
 
+def to_glyph(gray: np.ndarray, invert: bool | None = None, size: int = 28, box: int = 20) -> tuple[np.ndarray, GlyphTransform]:
+    """Grayscale (H,W) in [0,1] -> MNIST-like glyph (size,size) float32 in [0,1] + its transform.
+
+    invert: None = detect from the border; True = dark ink on light paper; False = already light on dark.
+    One preparation for every path into the model (training folders, ``igae encode``, ``igae check
+    --against``, ``igae vectorize``): ink with stretched contrast, then MNIST's own normalisation
+    (:func:`~igae_robot.images.glyphs.to_canvas`), so a score never depends on which command made the input.
+    """
+    if gray.ndim != 2 or gray.size == 0:
+        raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
+    return to_canvas(ink_image(gray.astype(np.float32, copy=False), invert), size, box)
+
+
 def to_canvas(
     ink: np.ndarray, size: int = 28, box: int = 20, keep_scale: tuple[float, float] = (0.85, 1.2)
 ) -> tuple[np.ndarray, GlyphTransform]:
@@ -166,7 +199,7 @@ def to_canvas(
     ``box`` x ``box`` square (aspect kept), then shifted by whole pixels so that its centre of mass is
     at the canvas centre.  A scale within ``keep_scale`` is taken as 1: resampling by a few percent
     blurs a glyph more than the size mismatch changes it, and an MNIST digit then passes through
-    unchanged.  (:func:`~igae_robot.images.read.to_glyph` centres the box instead and always resamples.)
+    unchanged.  (:func:`to_glyph` centres the box instead and always resamples.)
     """
     h, w = ink.shape
     rows, cols = np.flatnonzero(ink.max(axis=1) > _CONTENT), np.flatnonzero(ink.max(axis=0) > _CONTENT)

@@ -1,9 +1,8 @@
-"""Turning an arbitrary image into a model input, torch-free (numpy + Pillow).
+"""Reading image files as grayscale arrays, torch-free (numpy + Pillow): the fast PNG path,
+Pillow for the rest, blank detection and the paper's polarity.
 
-The model sees MNIST-like glyphs: light ink on a dark 28×28 canvas, the glyph's bounding box
-scaled to fit a 20×20 square and centred (as MNIST was made).  :func:`to_glyph` returns that
-canvas *and* the transform back to the source image's pixel coordinates, so a vectorized
-drawing can be placed on the original scan.
+Turning what was read into a model input (:func:`~igae_robot.images.glyphs.to_glyph`) is the job
+of :mod:`igae_robot.images.glyphs`, which builds on this module and never the other way round.
 
 Transparency: what drawing apps export is ink in the alpha channel (often black or any colour
 everywhere, transparent paper).  Every reader here composites onto white paper, the fast PNG path
@@ -22,7 +21,6 @@ import os
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 from typing import Sequence
@@ -33,8 +31,8 @@ from PIL import Image, UnidentifiedImageError
 from igae_robot.errors import DataError
 
 __all__ = [
-    "IMAGE_SUFFIXES", "BlankImageWarning", "GlyphTransform", "blank_reason", "read_image", "read_image_stat",
-    "read_image_stats", "to_glyph", "is_light_background", "light_backgrounds",
+    "IMAGE_SUFFIXES", "BlankImageWarning", "blank_reason", "read_image", "read_image_stat",
+    "read_image_stats", "is_light_background", "light_backgrounds",
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
@@ -44,20 +42,6 @@ BLANK_CONTRAST = 1 / 32  # grey levels spanning less than this (8 of 255): no in
 
 class BlankImageWarning(UserWarning):
     """An image with nothing to draw (see :func:`blank_reason`); the message names the file."""
-
-
-@dataclass(frozen=True)
-class GlyphTransform:
-    """canvas units [0,1] -> source pixels: ``src = offset + canvas * scale`` (x and y alike)."""
-
-    scale: float  # source pixels per canvas unit
-    offset_x: float
-    offset_y: float
-    source_size: tuple[int, int]  # (width, height) of the source image, pixels
-
-    def to_source(self, points: np.ndarray) -> np.ndarray:
-        """points (...,2) canvas units -> source image pixels."""
-        return points * self.scale + np.array([self.offset_x, self.offset_y])
 
 
 def read_image(path: str | Path, max_pixels: int = 50_000_000) -> np.ndarray:
@@ -259,18 +243,3 @@ def light_backgrounds(grays: np.ndarray) -> np.ndarray:
     """:func:`is_light_background` of each image of a stack (N,H,W) -> (N,) bool."""
     border = np.concatenate([grays[:, 0], grays[:, -1], grays[:, :, 0], grays[:, :, -1]], axis=1)
     return np.median(border, axis=1) > 0.5
-
-
-def to_glyph(gray: np.ndarray, invert: bool | None = None, size: int = 28, box: int = 20) -> tuple[np.ndarray, GlyphTransform]:
-    """Grayscale (H,W) in [0,1] -> MNIST-like glyph (size,size) float32 in [0,1] + its transform.
-
-    invert: None = detect from the border; True = dark ink on light paper; False = already light on dark.
-    One preparation for every path into the model (training folders, ``igae encode``, ``igae check
-    --against``, ``igae vectorize``): ink with stretched contrast, then MNIST's own normalisation
-    (:func:`~igae_robot.images.glyphs.to_canvas`), so a score never depends on which command made the input.
-    """
-    from igae_robot.images.glyphs import ink_image, to_canvas  # components builds on this module's transform
-
-    if gray.ndim != 2 or gray.size == 0:
-        raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
-    return to_canvas(ink_image(gray.astype(np.float32, copy=False), invert), size, box)

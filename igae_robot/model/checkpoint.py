@@ -20,7 +20,7 @@ from igae_robot.config import Config
 from igae_robot.errors import CheckpointError, IgaeError
 from igae_robot.model.network import GestureAutoencoder, build_model
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load_trusted", "encode_gestures", "gesture_meta", "CHECKPOINT_FORMAT"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load_trusted", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = 1
 
@@ -104,18 +104,3 @@ _OBJECT_REFUSALS = ("Unsupported global", "Unsupported class", "Trying to call r
 def first_line(exc: BaseException) -> str:
     """An exception's message on one line (load_state_dict lists every missing key on its own line)."""
     return " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
-
-
-@torch.no_grad()
-def encode_gestures(ckpt: Checkpoint, images: torch.Tensor, labels: torch.Tensor | None = None) -> list:
-    """images (N,1,S,S) in [0,1] -> torch-free :class:`~igae_robot.gesture.Gesture` list, with the
-    marker variances and step timing the model uses (what ``igae encode`` saves)."""
-    model = ckpt.model.eval()
-    gesture = model.encode(images.float().to(next(model.parameters()).device))
-    return gesture.to_gestures(variance=model.variance(gesture), dt_s=ckpt.config.train.dt_s, labels=labels)
-
-
-def gesture_meta(ckpt: Checkpoint) -> dict[str, float]:
-    """What a gestures file records of the model so ``igae check`` re-renders at its resolution."""
-    m = ckpt.config.model
-    return {"image_size": m.image_size, "var_coef": m.var_coef, "var_eps": m.var_eps}

@@ -16,17 +16,37 @@ Two forms give the same numbers:
   cache-sized blocks of glyphs and keeps only the winning step per pixel (B,H,W) for its backward
   pass, never B×T×H×W intermediates; autograd takes the gradient from the profiles to the
   positions, variances and inks.
+
+Without gradients (the re-render check and ``igae vectorize`` score thousands of glyphs):
+
+* :func:`render_max` -- the same canvas as :func:`render_markers`, laid out for a fast max and
+  without the winning-step index a backward pass needs.
+* :func:`render_polylines` / :func:`render_strokes` -- strokes read back from a file (glyph units)
+  as continuous lines: resampled every fraction of a pixel, one marker of full ink per point.
+
+Memory is bounded before anything is allocated: the canvas side is 1..``MAX_IMAGE_SIZE`` pixels,
+and a glyph whose strokes would need more markers than ``MAX_RENDER_BYTES`` allows (a file
+written with an absurd glyph scale: its strokes span 1e30 canvases) is a CheckError naming it.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Sequence
+
+import numpy as np
 import torch
 from torch import Tensor
 
-from igae_robot.errors import GestureError
+from igae_robot.errors import CheckError, GestureError
+from igae_robot.gesture import MAX_IMAGE_SIZE
 from igae_robot.model.tensors import GestureTensors
+from igae_robot.paper.geometry import Polyline, resample_arrays
 
-__all__ = ["render_reference", "render_markers", "render_gesture", "marker_variance", "MarkerRenderer"]
+__all__ = [
+    "render_reference", "render_markers", "render_gesture", "marker_variance", "MarkerRenderer",
+    "render_max", "render_polylines", "render_strokes", "MAX_RENDER_BYTES",
+]
 
 # Elements of one (glyphs, T, rows, W) block of marker products.  On CPU a 4 MB block stays in cache
 # for the five passes over it (measured at B=1024, T=25, 28x28, one thread, best of 25: forward 25 ms,
@@ -34,6 +54,11 @@ __all__ = ["render_reference", "render_markers", "render_gesture", "marker_varia
 # (not yet measured on a GPU).
 _BLOCK_ELEMENTS = 1 << 20
 _GPU_BLOCK_ELEMENTS = 1 << 26
+
+# The most memory one render may take: render_max multiplies a block of glyphs' markers on the canvas
+# (block x size² x markers floats), and the resampled markers of all glyphs are held at once.
+MAX_RENDER_BYTES = 1 << 30
+_MAX_GLYPHS = 8  # glyphs per block in render_max
 
 
 def marker_variance(pressure: Tensor, var_coef: float = 0.01, var_eps: float = 1e-4) -> Tensor:
@@ -194,3 +219,135 @@ class MarkerRenderer(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"size={self.size}, var_coef={self.var_coef}, var_eps={self.var_eps}"
+
+
+# ---- without gradients: the re-render check and vectorize's fidelity ------------------------------
+
+
+def render_polylines(
+    glyphs: Sequence[Sequence[Polyline]],
+    size: int = 28,
+    var_coef: float = 0.01,
+    var_eps: float = 1e-4,
+    spacing_px: float = 0.25,
+) -> torch.Tensor:
+    """Render per-glyph polylines (glyph units) as continuous lines of markers -> (B,1,size,size).
+
+    Each polyline is resampled every ``spacing_px`` pixels; each point is a marker of ink 1 and
+    variance pressure * var_coef + var_eps (glyph units²).  B = len(glyphs).
+    """
+    polylines = [p for polylines in glyphs for p in polylines]
+    values = np.concatenate([np.column_stack([p.points, p.pressure]) for p in polylines]) if polylines else np.zeros((0, 3))
+    counts = np.array([len(p) for p in polylines], dtype=np.intp)
+    return render_strokes(values, counts, np.array([len(g) for g in glyphs], dtype=np.intp), size, var_coef, var_eps, spacing_px)
+
+
+def render_strokes(
+    values: np.ndarray,
+    counts: np.ndarray,
+    per_glyph: np.ndarray,
+    size: int = 28,
+    var_coef: float = 0.01,
+    var_eps: float = 1e-4,
+    spacing_px: float = 0.25,
+    group: int = 128,
+) -> torch.Tensor:
+    """:func:`render_polylines` of arrays, for many glyphs at once (``igae vectorize`` scores thousands).
+
+    values (N,3): x, y (glyph units), pressure of every point of every polyline, one polyline after
+    the other; counts (M,) points per polyline; per_glyph (B,) polylines per glyph, glyph after glyph.
+    Glyphs are rendered ``group`` at a time, those with similar marker counts together (each group
+    padded to its longest glyph with markers of no ink): a glyph's canvas does not depend on its group.
+    """
+    _check_render_size(values, counts, per_glyph, size, spacing_px)
+    dense, per_polyline = resample_arrays(values, counts, spacing_px / size)
+    glyph_of = np.repeat(np.arange(len(per_glyph)), per_glyph)  # (M,)
+    markers = np.bincount(glyph_of, weights=per_polyline, minlength=len(per_glyph)).astype(np.intp)  # (B,)
+    points, variance = dense[:, :2], np.clip(dense[:, 2], 0.0, 1.0) * var_coef + var_eps
+    out = torch.zeros(len(per_glyph), 1, size, size)
+    order = np.argsort(markers, kind="stable")
+    first = np.cumsum(markers) - markers  # each glyph's first marker
+    for part in np.array_split(order, max(1, -(-len(order) // group))) if len(order) else []:
+        steps = 32 * max(1, -(-int(markers[part].max()) // 32))  # see render_max
+        row = np.repeat(np.arange(len(part)), markers[part])
+        col = np.arange(len(row)) - np.repeat(np.cumsum(markers[part]) - markers[part], markers[part])
+        src = first[part][row] + col
+        xy, var, ink = np.zeros((len(part), steps, 2)), np.ones((len(part), steps)), np.zeros((len(part), steps))
+        xy[row, col], var[row, col], ink[row, col] = points[src], variance[src], 1.0
+        out[torch.from_numpy(part)] = render_max(
+            torch.as_tensor(xy, dtype=torch.float32),
+            torch.as_tensor(var, dtype=torch.float32),
+            torch.as_tensor(ink, dtype=torch.float32),
+            (size, size),
+        )
+    return out
+
+
+def _check_render_size(values: np.ndarray, counts: np.ndarray, per_glyph: np.ndarray, size: int, spacing_px: float) -> None:
+    """Refuse, before allocating, a render whose markers would not fit in MAX_RENDER_BYTES."""
+    if not (isinstance(size, (int, np.integer)) and 1 <= size <= MAX_IMAGE_SIZE):
+        raise CheckError(f"canvas size {size!r} must be a whole number of pixels in 1..{MAX_IMAGE_SIZE}")
+    if len(values) == 0:
+        return
+    glyph_of = np.repeat(np.arange(len(per_glyph)), per_glyph)  # (M,) glyph of each polyline
+    finite = np.isfinite(values).all(axis=1)
+    if not finite.all():
+        row = int(np.argmax(~finite))
+        glyph = int(glyph_of[np.repeat(np.arange(len(counts)), counts)[row]])
+        raise CheckError(f"glyph {glyph}: stroke values {values[row].tolist()} are not finite numbers; was its glyph scale 0?")
+    # Markers per glyph as resample_arrays makes them: ceil(length / spacing) per segment, 1 per end.
+    seg = np.hypot(*np.diff(values[:, :2], axis=0).T) / (spacing_px / size)
+    last = np.cumsum(counts) - 1
+    markers = np.append(np.maximum(1.0, np.ceil(seg)), 1.0)
+    markers[last] = 1.0
+    per_polyline = np.add.reduceat(markers, last - counts + 1)
+    per_glyph_markers = np.bincount(glyph_of, weights=per_polyline, minlength=len(per_glyph))
+    most = MAX_RENDER_BYTES // (_MAX_GLYPHS * size * size * 4)  # float32 products of one block
+    worst = int(np.argmax(per_glyph_markers))
+    if per_glyph_markers[worst] > most:
+        raise CheckError(
+            f"glyph {worst} would need {per_glyph_markers[worst]:.3g} markers to render at {size}x{size} "
+            f"(at most {most}): its strokes span {per_glyph_markers[worst] * spacing_px / size:.3g} canvas units; "
+            f"was it exported with an outlier glyph or an absurd scale?"
+        )
+    if per_glyph_markers.sum() * 64 > MAX_RENDER_BYTES:
+        raise CheckError(f"{per_glyph_markers.sum():.3g} markers to render: too many for one check; check fewer glyphs at a time")
+
+
+_TINY = 2e-19  # the smallest factor; (2e-19)² = 4e-38 is above the smallest normal float32 (1.2e-38)
+
+
+def _gaussian(centres: torch.Tensor, pos: torch.Tensor, two_var: torch.Tensor) -> torch.Tensor:
+    """exp(-(centres - pos)² / two_var) as render_markers computes it, laid out (B,N,T), and never below
+    _TINY: no product of two factors is then a denormal float (x86 CPUs compute those tens of times
+    slower) and exp never underflows (its slow path).  centres (N,); pos (B,T); two_var (B,1,T)."""
+    arg = (centres[:, None] - pos[:, None, :]).square_().neg_().div_(two_var)
+    return arg.clamp_(min=math.log(_TINY)).exp_()
+
+
+def render_max(xy: torch.Tensor, var: torch.Tensor, ink: torch.Tensor, size: tuple[int, int], block: int = _MAX_GLYPHS) -> torch.Tensor:
+    """:func:`~igae_robot.model.render.render_markers` without gradients: the same canvas, float for float
+    wherever it is above 2e-19 (below, within 2e-19: factors are kept above it, see _gaussian).
+
+    xy (B,T,2) canvas units; var, ink (B,T); returns (B,1,H,W).  The markers are laid along the last
+    axis (B,H,W,T), so the max over steps is a reduction over contiguous memory, ``block`` glyphs at a
+    time; without the winning-step index the training renderer keeps for its backward pass, this is
+    several times faster.  Pad T to a multiple of 32 with markers of no ink: torch's CPU max over
+    a last axis of other lengths runs several times slower (measured: T=88 6x slower than T=96).
+    """
+    if not (torch.isfinite(xy).all() and torch.isfinite(var).all() and torch.isfinite(ink).all()):
+        raise CheckError("markers to render contain NaN or infinite values")
+    h, w = size
+    ys = (torch.arange(h, dtype=xy.dtype) + 0.5) / h
+    xs = (torch.arange(w, dtype=xy.dtype) + 0.5) / w
+    with torch.no_grad():
+        two_var = 2 * var[:, None, :]
+        ex = _gaussian(xs, xy[..., 0], two_var)  # (B,W,T)
+        ay = ink[:, None, :] * _gaussian(ys, xy[..., 1], two_var)  # (B,H,T)
+        out = torch.empty(len(xy), h, w, dtype=xy.dtype)
+        products = torch.empty(min(block, len(xy)), h, w, xy.shape[1], dtype=xy.dtype)  # reused: a fresh
+        for b in range(0, len(xy), block):  # large tensor per block costs page faults, not arithmetic
+            n = min(block, len(xy) - b)
+            torch.mul(ay[b : b + n, :, None, :], ex[b : b + n, None, :, :], out=products[:n])
+            torch.amax(products[:n], dim=-1, out=out[b : b + n])
+    return out[:, None]

@@ -42,8 +42,9 @@ class Placement:
         """(N,2) glyph units -> (N,2) page mm."""
         return np.asarray(points, dtype=np.float64) * self.scale_mm + np.array([self.x_mm, self.y_mm])
 
-    def to_glyph(self, points: np.ndarray) -> np.ndarray:
-        """(N,2) page mm -> (N,2) glyph units."""
+    def from_page(self, points: np.ndarray) -> np.ndarray:
+        """(N,2) page mm -> (N,2) glyph units: the inverse of :meth:`to_page`.  (Not ``to_glyph``:
+        that name is the image -> model-input preparation in :mod:`igae_robot.images.glyphs`.)"""
         return (np.asarray(points, dtype=np.float64) - np.array([self.x_mm, self.y_mm])) / self.scale_mm
 
 

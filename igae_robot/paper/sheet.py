@@ -3,8 +3,12 @@
     gestures --strokes(threshold, release)--> glyph-unit runs --layout--> page mm
              --simplify--> --merge--> --order--> [--clip-->]  Sheet
 
-:func:`plan_sheet` is the one function exporters and the CLI call; :func:`plot_stats` measures a
-sheet (pen-down length, pen-up travel, lifts, and with a machine the plot time).
+:func:`plan_sheet` lays gestures out on a grid (``igae export``); :func:`place_sheets` places the
+glyphs of many pages at given placements in a few array operations (``igae vectorize``: each page
+is a source image), chaining the pieces of a stroke first.  Both end in the same stages
+(:func:`_finish`: simplify, merge, meet the page edge, order).  :func:`plot_lengths` measures many
+sheets at once; :func:`plot_stats` measures one (pen-down length, pen-up travel, lifts, and with a
+machine the plot time) through it.
 
 Outliers: every glyph of a sheet shares one scale (``frame="fit"`` grows the frame to hold all
 ink), so one glyph whose pen goes down far off its canvas would shrink every glyph to a dot.  A
@@ -24,13 +28,16 @@ import numpy as np
 from igae_robot.paper import geometry
 from igae_robot.errors import GestureError, PageError
 from igae_robot.paper.geometry import Polyline
-from igae_robot.gesture import PEN_DOWN, Gesture
+from igae_robot.gesture import PEN_DOWN, Gesture, pen_down
 from igae_robot.paper.layout import CANVAS, Placement, layout_grid
 from igae_robot.paper.machine import Machine
 from igae_robot.paper.page import Page
 from igae_robot.units import format_number
 
-__all__ = ["SheetOptions", "Sheet", "PlotStats", "plan_sheet", "plot_stats", "pen_speeds_mm_s", "DEFAULT_SIMPLIFY_MM", "MAX_GLYPH_REACH"]
+__all__ = [
+    "SheetOptions", "Sheet", "PlotStats", "plan_sheet", "place_sheet", "place_sheets", "plot_stats", "plot_lengths",
+    "pen_speeds_mm_s", "stroke_polyline", "DEFAULT_SIMPLIFY_MM", "MAX_GLYPH_REACH",
+]
 
 # Off by default: a glyph is only T (~25) steps, so simplifying saves little, and on small glyphs
 # even 0.05 mm moves line edges by ~0.05 px, enough to flip pixels at the check's 0.5 threshold
@@ -48,7 +55,7 @@ class SheetOptions:
     """How gestures become strokes on a page.  Lengths in mm."""
 
     threshold: float = PEN_DOWN  # pen down where intensity >= threshold ...
-    release: float | None = None  # ... and up again below release (default threshold - 0.15)
+    release: float | None = None  # ... and up again below release (default: gesture.release_level)
     frame: str = "fit"  # "fit": canvas grown to hold all ink; "canvas": the model's [0,1]² canvas
     cols: int = 0  # grid columns (0 = largest cells)
     cell_mm: float = 0.0  # grid cell side (0 = largest that fits)
@@ -122,19 +129,53 @@ def plan_sheet(
         len(gestures), page, frame, options.cols, options.cell_mm, options.spacing_mm, [g.label for g in gestures]
     )
     polylines = [
-        Polyline(place.to_page(s.points), s.pressure, s.steps * g.dt_s, place.glyph)
+        stroke_polyline(place.to_page(s.points), s.pressure, s.steps, g.dt_s, place.glyph)
         for g, place, strokes in zip(gestures, placements, runs)
         for s in strokes
     ]
+    fit = _CLIP if options.clip else _REFUSE
+    polylines = _finish(polylines, page, options, options.merge_mm, fit, progress=progress)
+    return Sheet(page, tuple(placements), tuple(polylines), options.threshold, options.release, dropped=dropped)
+
+
+def stroke_polyline(points: np.ndarray, pressure: np.ndarray, steps: np.ndarray, dt_s: float, glyph: int) -> Polyline:
+    """A pen-down run as a polyline: points (N,2) (page mm, or glyph units for the check), pressure (N,),
+    ``steps`` (N,) the run's step indices, which become seconds (``t_s``) at ``dt_s`` per step."""
+    return Polyline(points, pressure, steps * dt_s, glyph)
+
+
+# How a sheet meets its page's edge (see _fit_page).
+_CLIP, _REFUSE, _CLIP_IF_OUTSIDE = "clip", "refuse", "clip if outside"
+
+
+def _finish(
+    polylines: list[Polyline], page: Page, options: SheetOptions, merge_mm: float, fit: str,
+    inside: bool | None = None, progress: Callable[[int, int], None] | None = None,
+) -> list[Polyline]:
+    """The stages every sheet goes through, in this order: simplify, merge ends closer than ``merge_mm``,
+    meet the page edge as ``fit`` says, order.  ``inside``: already known to lie on the page (or None)."""
     polylines = geometry.simplify(polylines, options.simplify_mm)
-    polylines = geometry.merge(polylines, options.merge_mm)
-    if options.clip:
-        polylines = geometry.clip(polylines, page.drawable)
-    else:
-        _check_inside(polylines, page)
+    polylines = geometry.merge(polylines, merge_mm)
+    polylines = _fit_page(polylines, page, fit, inside)
     if options.order:
         polylines = geometry.order(polylines, progress=progress)
-    return Sheet(page, tuple(placements), tuple(polylines), options.threshold, options.release, dropped=dropped)
+    return polylines
+
+
+def _fit_page(polylines: list[Polyline], page: Page, fit: str, inside: bool | None) -> list[Polyline]:
+    """_CLIP: cut every stroke to the drawable area; _REFUSE: PageError for a stroke that leaves it;
+    _CLIP_IF_OUTSIDE: cut only when something leaves it (vectorize: the page is the source image, so
+    only a stroke drawn past the image's edge is cut; clipping also rewrites points that stay inside)."""
+    if fit == _CLIP:
+        return geometry.clip(polylines, page.drawable)
+    if fit == _REFUSE:
+        _check_inside(polylines, page)
+        return polylines
+    if inside is None:  # simplification may have moved points: measure again
+        box = geometry.bounds(polylines)
+        x0, y0, x1, y1 = page.drawable
+        inside = box is None or (box[0] >= x0 and box[1] >= y0 and box[2] <= x1 and box[3] <= y1)
+    return polylines if inside else geometry.clip(polylines, page.drawable)
 
 
 def _outliers(runs: list[list], drop: bool) -> tuple[int, ...]:
@@ -183,6 +224,103 @@ def _check_inside(polylines: list[Polyline], page: Page) -> None:
             )
 
 
+def place_sheet(
+    gestures: Sequence[Gesture], placements: Sequence[Placement], page: Page, options: SheetOptions = SheetOptions()
+) -> Sheet:
+    """Gestures at given placements (glyph units -> page mm) -> a Sheet of ordered pen-down polylines.
+
+    As :func:`plan_sheet` without the grid: :func:`place_sheets` of one page, the pieces of a stroke
+    chained and their ends merged within ``options.merge_mm``.  The gestures need the same number of steps.
+    """
+    counts = np.array([len(g) for g in gestures])
+    steps = int(counts.max()) if len(counts) else 0
+    if len(gestures) and not (counts == steps).all():
+        raise GestureError("place_sheet needs gestures of the same number of steps")
+    arrays = {
+        "points": np.array([g.points for g in gestures]).reshape(len(gestures), steps, 2),
+        "pressure": np.array([g.pressure for g in gestures]).reshape(len(gestures), steps),
+        "intensity": np.array([g.intensity for g in gestures]).reshape(len(gestures), steps),
+    }
+    scale = np.array([[p.scale_mm, p.x_mm, p.y_mm] for p in placements]).reshape(-1, 3)
+    dt_s = gestures[0].dt_s if gestures else 0.05
+    (sheet,) = place_sheets([page], [tuple(placements)], arrays, scale, [options.merge_mm], options, dt_s)
+    return sheet
+
+
+def place_sheets(
+    pages: Sequence[Page],
+    placements: Sequence[tuple[Placement, ...]],
+    arrays: dict[str, np.ndarray],
+    scale: np.ndarray,
+    join_mm: Sequence[float],
+    options: SheetOptions,
+    dt_s: float,
+) -> list[Sheet]:
+    """The sheets of many pages at once (``igae vectorize``: one page per source image): each page's
+    glyphs' pen-down runs placed on it, chained, merged, cut at the page edge if they cross it, ordered.
+
+    arrays: gestures of all K glyphs, page after page: points (K,T,2) glyph units, pressure and
+    intensity (K,T); scale (K,3): each glyph's placement (scale_mm, x_mm, y_mm); join_mm: per page,
+    the distance below which consecutive runs of a glyph are chained (and ends merged).  The pen-down
+    runs and their page coordinates are found for all pages in a few array operations.
+    """
+    steps = arrays["intensity"].shape[1]
+    per_page = np.array([len(p) for p in placements], dtype=np.intp)
+    page_of = np.repeat(np.arange(len(pages)), per_page)  # (K,)
+    page_xy = arrays["points"] * scale[:, None, :1] + scale[:, None, 1:]  # (K,T,2) mm, as Placement.to_page
+    down = pen_down(arrays["intensity"], options.threshold, options.release).reshape(-1)
+    idx = np.flatnonzero(down)  # pen-down steps of all glyphs, glyph after glyph: g * T + step
+    glyph, step = np.divmod(idx, max(steps, 1))
+    xy = page_xy.reshape(-1, 2)[idx]
+    # A run starts where the pen comes down; it continues the chain of the run before it (same glyph)
+    # when it starts within join_mm of that run's end: the model draws one stroke in several pieces.
+    starts = (step == 0) | ~down[np.maximum(idx - 1, 0)]
+    tol = np.asarray(join_mm, dtype=np.float64)[page_of[glyph]]
+    gap = np.hypot(*(xy - np.roll(xy, 1, axis=0)).T)  # from the previous pen-down point
+    same_glyph = np.concatenate([[False], glyph[1:] == glyph[:-1]])
+    bounds = np.flatnonzero(starts & ~(same_glyph & (tol > 0) & (gap <= tol)))
+    chain_end = np.append(bounds[1:], len(idx))
+    pressure = arrays["pressure"].reshape(-1)[idx]
+    first_glyph = np.cumsum(per_page) - per_page  # each page's first glyph
+    chains: list[list[Polyline]] = [[] for _ in pages]
+    for a, b in zip(bounds.tolist(), chain_end.tolist()):
+        g = int(glyph[a])
+        i = int(page_of[g])
+        chains[i].append(stroke_polyline(xy[a:b], pressure[a:b], step[a:b], dt_s, g - int(first_glyph[i])))
+    inside = _inside_pages(pages, xy, page_of[glyph]) if options.simplify_mm <= 0 else [None] * len(pages)
+    return [
+        Sheet(page, places, tuple(_finish(polylines, page, options, tol_i, _CLIP_IF_OUTSIDE, inside_i)),
+              options.threshold, options.release)
+        for page, places, polylines, tol_i, inside_i in zip(pages, placements, chains, join_mm, inside)
+    ]
+
+
+def _inside_pages(pages: Sequence[Page], xy: np.ndarray, page_of: np.ndarray) -> list[bool]:
+    """Per page: every pen-down point on it lies on its drawable area.  xy (P,2) mm of all pen-down
+    points, page_of (P,) the page of each."""
+    box = np.array([page.drawable for page in pages]).reshape(-1, 4)[page_of]  # (P,4) per point
+    ok = (xy[:, 0] >= box[:, 0]) & (xy[:, 1] >= box[:, 1]) & (xy[:, 0] <= box[:, 2]) & (xy[:, 1] <= box[:, 3])
+    return (np.bincount(page_of[~ok], minlength=len(pages)) == 0).tolist()
+
+
+def plot_lengths(sheets: Sequence[Sheet]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sheet: strokes, pen-down length and pen-up travel (between strokes) in mm, all sheets in one pass."""
+    counts = np.array([len(s.polylines) for s in sheets], dtype=np.intp)
+    polylines = [p for s in sheets for p in s.polylines]
+    if not polylines:
+        return counts, np.zeros(len(sheets)), np.zeros(len(sheets))
+    points = np.concatenate([p.points for p in polylines])
+    step = np.diff(points, axis=0)
+    seg = np.sqrt(step[:, 0] * step[:, 0] + step[:, 1] * step[:, 1])  # (P-1,) from each row to the next
+    polyline_of = np.repeat(np.arange(len(polylines)), [len(p) for p in polylines])  # (P,)
+    sheet_of = np.repeat(np.arange(len(sheets)), counts)[polyline_of]  # (P,)
+    drawn = polyline_of[1:] == polyline_of[:-1]  # within a stroke: pen down
+    travel = ~drawn & (sheet_of[1:] == sheet_of[:-1])  # from a stroke's end to the next one's start
+    down = np.bincount(sheet_of[:-1][drawn], weights=seg[drawn], minlength=len(sheets))
+    up = np.bincount(sheet_of[:-1][travel], weights=seg[travel], minlength=len(sheets))
+    return counts, down, up
+
+
 def pen_speeds_mm_s(polylines: Sequence[Polyline], machine: Machine) -> list[np.ndarray]:
     """Pen-down speed of every segment, mm/s: one (N-1,) array per polyline.
 
@@ -207,7 +345,8 @@ def plot_stats(sheet: Sheet, machine: Machine | None = None) -> PlotStats:
     """Pen-down length, pen-up travel, lifts; with a machine also the plot time (moves at their
     feeds, travel at the travel rate, each lift and lowering at the Z speed plus dwell)."""
     polylines = list(sheet.polylines)
-    down, up = geometry.length(polylines), geometry.travel_length(polylines)
+    _, (down,), (up,) = plot_lengths([sheet])
+    down, up = float(down), float(up)
     time_s = None
     if machine is not None:
         speeds = pen_speeds_mm_s(polylines, machine)

@@ -16,10 +16,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from igae_robot.config import DataConfig
 from igae_robot.errors import DataError
-from igae_robot.images.read import IMAGE_SUFFIXES, read_image, to_glyph
+from igae_robot.images.glyphs import to_glyph
+from igae_robot.images.read import IMAGE_SUFFIXES, read_image
 
-__all__ = ["GlyphSet", "load_dataset", "read_idx", "DATASETS", "EMNIST_SPLITS"]
+__all__ = ["GlyphSet", "load_dataset", "training_images", "read_idx", "DATASETS", "EMNIST_SPLITS"]
 
 DATASETS = ("digits", "mnist", "fashion", "kmnist", "emnist-<split>", "npz", "folder")
 EMNIST_SPLITS = ("balanced", "byclass", "bymerge", "digits", "letters", "mnist")
@@ -40,6 +42,10 @@ class GlyphSet:
         index = torch.as_tensor(index)
         paths = tuple(self.paths[i] for i in index.tolist()) if self.paths else ()
         return GlyphSet(self.images[index], self.labels[index], self.name, self.classes, paths)
+
+    def first(self, limit: int) -> "GlyphSet":
+        """The first ``limit`` glyphs; all of them when limit is 0 (what ``--limit 0`` means)."""
+        return self.subset(torch.arange(min(limit, len(self)))) if limit else self
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -185,3 +191,10 @@ def load_dataset(name: str, directory: str | Path = "", split: str = "train", in
     if name == "folder":
         return _folder(directory, invert)
     raise DataError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+
+
+def training_images(data: DataConfig) -> GlyphSet:
+    """A run's training images: the train split of ``data.name``, cut to ``data.limit``.
+
+    The one place the limit is applied: training and the evaluation after it use the same images."""
+    return load_dataset(data.name, data.dir, "train").first(data.limit)

@@ -1,182 +1,20 @@
-"""Unsupervised recognition in gesture space: cluster glyphs by what the encoder says about them.
-
-The model never saw a label.  Here glyphs are described by *features* (raw pixels, or parts of
-the gesture the encoder drew), optionally *reduced* (PCA, or a spectral embedding of the
-nearest-neighbour graph, the scikit-learn stand-in for N2D's UMAP), clustered (k-means or a
-Gaussian mixture), and only then are labels used, to name each cluster:
-
-* ``majority``: each cluster takes the most common true class of its members (the article's
-  protocol; an evaluation that looks at every label);
-* ``label budget``: only B labels are revealed, those of the glyphs nearest the cluster centres
-  (Tieleman's "one labelled example per cluster"); clusters without one take the label of the
-  nearest labelled centre.
-
-Features are numpy arrays (N, D).  The gesture parts are in the units the encoder outputs, so
-that no block drowns the others without standardisation:
-
-    velocity   (N, 2T)  per step, as a fraction of the largest step (the tanh output, in [-1, 1])
-    intensity  (N, T)   ink, in [0, 1]
-    pressure   (N, T)   marker size, in [0, 1]
-    positions  (N, 2T)  pen positions in canvas units ([0, 1] spans the image)
-    start      (N, 2)   the start point, canvas units
-    centred    (N, 2T)  positions minus their ink-weighted centre (translation-invariant)
-    shape      (N, 2T)  centred, then scaled to unit RMS radius (translation- and scale-invariant)
-    upright    (N, 2T)  shape, rotated so the ink's principal axis is vertical (deslanted)
-    pixels     (N, 784) the image itself, in [0, 1]
-
-``gesture`` names the article's codes, ``velocity+intensity``; any parts join with ``+``.
-"""
+"""Reduce, cluster, name and score: one row of the results table (:class:`ClusterSpec`) over several seeds."""
 
 from __future__ import annotations
 
-import re
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from igae_robot.clustering.features import Codes, feature_matrix, feature_parts
 from igae_robot.errors import ConfigError
 
 __all__ = [
-    "Codes",
-    "ClusterSpec",
-    "Clustering",
-    "FEATURES",
-    "ALIASES",
-    "REDUCTIONS",
-    "ALGORITHMS",
-    "encode_codes",
-    "feature_matrix",
-    "reduce_features",
-    "cluster",
-    "name_clusters",
-    "scores",
-    "run_spec",
-    "summarise",
-    "confusion_matrix",
-    "typical_members",
-    "file_stem",
-    "write_cluster_pictures",
+    "REDUCTIONS", "ALGORITHMS", "ClusterSpec", "reduce_features", "cluster", "nearest_to_centres", "name_clusters",
+    "scores", "Clustering", "run_spec", "summarise", "confusion_matrix", "typical_members",
 ]
-
-
-@dataclass(frozen=True)
-class Codes:
-    """What the encoder says about N glyphs, as numpy arrays in the units listed in the module doc."""
-
-    pixels: np.ndarray  # (N, H*W) in [0, 1]
-    start: np.ndarray  # (N, 2) canvas units
-    velocity: np.ndarray  # (N, T, 2) fraction of the largest step
-    pressure: np.ndarray  # (N, T)
-    intensity: np.ndarray  # (N, T)
-    step: float  # the largest step in canvas units: velocity * step = canvas units
-
-    def __len__(self) -> int:
-        return len(self.pixels)
-
-    def positions(self) -> np.ndarray:
-        """(N, T, 2) pen positions: start + exclusive cumsum of velocity, canvas units."""
-        v = self.velocity * self.step
-        return self.start[:, None, :] + np.cumsum(v, axis=1) - v
-
-    def subset(self, index) -> "Codes":
-        return Codes(self.pixels[index], self.start[index], self.velocity[index], self.pressure[index],
-                     self.intensity[index], self.step)
-
-
-def encode_codes(model, images, batch_size: int = 2000) -> Codes:
-    """Run the encoder of a :class:`~igae_robot.model.network.GestureAutoencoder` over images (N,1,S,S) in [0,1]."""
-    import torch
-
-    cfg = model.cfg
-    step = cfg.step_size_px / cfg.image_size
-    device = next(model.parameters()).device
-    parts: dict[str, list[np.ndarray]] = {"start": [], "velocity": [], "pressure": [], "intensity": []}
-    model.eval()
-    with torch.no_grad():
-        for i in range(0, len(images), batch_size):
-            gesture = model.encode(images[i : i + batch_size].float().to(device))
-            for name, arrays in parts.items():
-                arrays.append(getattr(gesture, name).cpu().double().numpy())
-    joined = {name: np.concatenate(arrays) for name, arrays in parts.items()}
-    pixels = images.reshape(len(images), -1).double().numpy()
-    return Codes(pixels, joined["start"], joined["velocity"] / step, joined["pressure"], joined["intensity"], step)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Features
-
-
-def _centred(codes: Codes) -> np.ndarray:
-    """(N,T,2) positions minus their ink-weighted centre: where the glyph sits on the canvas no longer counts."""
-    pos = codes.positions()
-    w = codes.intensity[..., None] + 1e-6  # + eps: a glyph drawn with no ink still has a centre
-    centre = (pos * w).sum(1, keepdims=True) / w.sum(1, keepdims=True)
-    return pos - centre
-
-
-def _shape(codes: Codes) -> np.ndarray:
-    """Centred, scaled to unit RMS radius (ink-weighted): a small 3 and a large 3 become the same."""
-    c = _centred(codes)
-    w = codes.intensity[..., None] + 1e-6
-    rms = np.sqrt((c**2 * w).sum((1, 2)) / w.sum((1, 2)))
-    return c / np.maximum(rms, 1e-6)[:, None, None]
-
-
-def _upright(codes: Codes) -> np.ndarray:
-    """Shape, rotated so the principal axis of the ink is vertical: slanted and upright writing agree.
-
-    Only the axis is fixed, not its direction (angles in (-90, 90] degrees), so a 6 does not turn into a 9."""
-    s = _shape(codes)
-    w = codes.intensity + 1e-6
-    cov = np.einsum("nt,nti,ntj->nij", w, s, s) / w.sum(1)[:, None, None]  # (N,2,2) ink second moments
-    # Angle of the principal axis measured from the y axis (x right, y down).
-    angle = 0.5 * np.arctan2(2 * cov[:, 0, 1], cov[:, 1, 1] - cov[:, 0, 0])
-    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
-    x, y = s[..., 0], s[..., 1]
-    return np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)
-
-
-def _flat(f: Callable[[Codes], np.ndarray]) -> Callable[[Codes], np.ndarray]:
-    return lambda codes: f(codes).reshape(len(codes), -1)
-
-
-FEATURES: dict[str, Callable[[Codes], np.ndarray]] = {
-    "pixels": lambda c: c.pixels,
-    "velocity": _flat(lambda c: c.velocity),
-    "intensity": lambda c: c.intensity,
-    "pressure": lambda c: c.pressure,
-    "positions": _flat(Codes.positions),
-    "start": lambda c: c.start,
-    "centred": _flat(_centred),
-    "shape": _flat(_shape),
-    "upright": _flat(_upright),
-}
-ALIASES = {"gesture": "velocity+intensity"}  # the article's codes
-
-
-def feature_parts(name: str) -> list[str]:
-    """'gesture+pressure' -> ['velocity', 'intensity', 'pressure']; unknown parts raise ConfigError."""
-    parts: list[str] = []
-    for part in name.split("+"):
-        part = part.strip()
-        expanded = ALIASES.get(part, part).split("+")
-        for p in expanded:
-            if p not in FEATURES:
-                known = ", ".join([*FEATURES, *ALIASES])
-                raise ConfigError(f"unknown feature {p!r} in {name!r}; known: {known} (join with '+')")
-            parts.append(p)
-    return parts
-
-
-def feature_matrix(codes: Codes, name: str) -> np.ndarray:
-    """(N, D) float64: the named parts side by side."""
-    return np.hstack([FEATURES[p](codes) for p in feature_parts(name)]).astype(np.float64)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Reduction and clustering
 
 REDUCTIONS = ("none", "standard", "pca", "spectral")
 ALGORITHMS = ("kmeans", "gmm")
@@ -330,8 +168,6 @@ class Clustering:
 
 def run_spec(codes: Codes, labels: np.ndarray, spec: ClusterSpec, seeds: Sequence[int]) -> Clustering:
     """Features -> reduction -> clustering -> naming -> scores, once per seed (each seed drives every random step)."""
-    import time
-
     if len(seeds) < 1:
         raise ConfigError("need at least one seed")
     labels = np.asarray(labels, dtype=np.int64)
@@ -373,35 +209,3 @@ def typical_members(result: Clustering, per_cluster: int = 8) -> list[tuple[int,
     order = np.argsort(-np.bincount(result.assignments, minlength=len(result.centres)), kind="stable")
     nearest = nearest_to_centres(result.z, result.assignments, result.centres, [per_cluster] * len(result.centres))
     return [(int(j), nearest[j]) for j in order]
-
-
-def file_stem(spec: ClusterSpec) -> str:
-    """A file-name part that tells the rows apart: gesture-spectral-k10-kmeans-majority."""
-    protocol = "majority" if spec.label_budget == 0 else f"budget{spec.label_budget}"
-    text = f"{spec.features}-{spec.reduce}-k{spec.k}-{spec.algorithm}-{protocol}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text.replace("+", "_"))
-
-
-def write_cluster_pictures(ckpt, glyphs, result: Clustering, out_dir: str | Path, per_cluster: int = 8) -> list[Path]:
-    """confusion-<row>.png and clusters-<row>.png (each cluster's typical gestures, drawn by the checkpoint's
-    model) for one result's first seed; returns the paths."""
-    from igae_robot.model.checkpoint import encode_gestures
-    from igae_robot.training.pictures import save_cluster_gestures, save_confusion_matrix
-
-    out_dir = Path(out_dir)
-    labels = glyphs.labels.numpy()
-    n_classes = int(labels.max()) + 1
-    classes = list(glyphs.classes) if len(glyphs.classes) == n_classes else [str(c) for c in range(n_classes)]
-    spec = result.spec
-    slug = file_stem(spec)
-    acc = float((result.predictions() == labels).mean())
-    title = f"{spec.features}, {spec.reduce}, k={spec.k}, {spec.protocol}: {100 * acc:.2f}% (seed {result.seeds[0]})"
-    confusion = save_confusion_matrix(out_dir / f"confusion-{slug}.png", confusion_matrix(labels, result.predictions(), n_classes),
-                                      classes, title)
-    sizes = np.bincount(result.assignments, minlength=spec.k)
-    rows = []
-    for j, idx in typical_members(result, per_cluster):
-        gestures = encode_gestures(ckpt, glyphs.images[idx]) if len(idx) else []
-        rows.append((f"cluster {j} → {classes[result.names[j]]}, {sizes[j]} glyphs", gestures, glyphs.images[idx, 0].numpy()))
-    tracks = save_cluster_gestures(out_dir / f"clusters-{slug}.png", rows)
-    return [confusion, tracks]

@@ -1,4 +1,4 @@
-"""Robot-arm waypoints (JSON, CSV) and URScript: exact text, reach errors, readers."""
+"""exporters/waypoints.py: robot-arm waypoints (JSON, CSV): exact text, reach errors, readers (URScript's round trip too)."""
 
 from __future__ import annotations
 
@@ -61,28 +61,6 @@ def test_csv_exact_rows():
         "2.05,110,50,9.5,down,0.5,0,0",
         "3.1,110,50,20,up,0,0,0",
     ]
-
-
-def test_urscript_exact_moves_in_metres():
-    lines = text(write_urscript, LINE_SHEET).splitlines()
-    assert lines[-7:] == [
-        "def igae_draw():",
-        "  # igae stroke 0 glyph 0",
-        "  movel(p[0.1, 0.05, 0.02, 0, 3.14159, 0], a=1, v=0.1)",
-        "  movel(p[0.1, 0.05, 0.0095, 0, 3.14159, 0], a=1, v=0.01)",
-        "  movel(p[0.11, 0.05, 0.0095, 0, 3.14159, 0], a=1, v=0.01)",
-        "  movel(p[0.11, 0.05, 0.02, 0, 3.14159, 0], a=1, v=0.01)",
-        "end",
-    ]
-
-
-def test_urscript_blends_inside_strokes_only():
-    sheet = plan_sheet(random_glyph_gestures(3, seed=1), Page.from_spec("A5"))
-    script = text(write_urscript, sheet, load_machine("ur-table"))
-    movep = [line for line in script.splitlines() if "movep(" in line]
-    assert movep and all(", r=" in line for line in movep)
-    radii = [float(line.rsplit("r=", 1)[1].rstrip(")")) for line in movep]
-    assert max(radii) <= 0.0005  # blend_mm 0.5 -> metres
 
 
 def test_empty_sheet_all_formats():
