@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 
-# OpenMP threads that spin while they wait make training ~10x slower when another process holds a
-# core (a shared machine, a CI runner).  Waiting passively costs nothing measurable on an idle one.
-# OpenMP reads this once, when torch loads it; the commands import torch lazily, after this line.
-# A user's own setting wins.
+# OpenMP threads that spin while they wait make training crawl when another process holds a core (a
+# shared machine, a CI runner): one epoch 11.0 s spinning vs 6.2 s passive with two busy processes on
+# this 2-core CPU; on an idle machine the two measured runs disagreed (equal, or passive 20% slower).
+# See benchmarks/busy_cpu.py.  OpenMP reads this once, when torch loads it; the commands import torch
+# lazily, after this line.  A user's own setting wins (OMP_WAIT_POLICY=ACTIVE for a dedicated machine).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import typer  # noqa: E402
