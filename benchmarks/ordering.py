@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -35,26 +36,16 @@ from igae_robot.gesture import Gesture
 from igae_robot.paper.page import Page
 from igae_robot.paper.sheet import SheetOptions, plan_sheet
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fixtures_machine import random_glyph_gestures  # noqa: E402  (the benchmark already needs the test extras)
+
 CELL_MM = 10.0  # glyph cell side on the default page, spacing included
 SPACING_MM = 2.0
 
 
 def synthetic_gestures(count: int, seed: int = 0, steps: int = 25) -> list[Gesture]:
-    """Glyph-like gestures: a smooth random walk from (0.1, 0.5) with 0-2 pen lifts and smooth pressure."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(count):
-        turn = np.cumsum(rng.normal(0, 0.5, steps))
-        step = 0.06 + 0.03 * rng.random(steps)
-        velocity = np.stack([np.cos(turn), np.sin(turn)], axis=1) * step[:, None]
-        points = np.clip(np.array([0.1, 0.5]) + np.cumsum(velocity, axis=0) - velocity, 0.0, 1.0)
-        intensity = np.ones(steps)
-        for _ in range(rng.integers(0, 3)):  # pen-up gaps
-            start = rng.integers(2, steps - 3)
-            intensity[start : start + rng.integers(1, 4)] = 0.0
-        pressure = 0.5 + 0.3 * np.sin(np.linspace(0, 3, steps) + rng.random() * 6)
-        out.append(Gesture(points, pressure, intensity, 0.05, int(rng.integers(10))))
-    return out
+    """Glyph-like gestures: the tests' generator (a smooth random walk with 0-2 pen lifts), one definition for both."""
+    return random_glyph_gestures(count, seed, steps)
 
 
 def mnist_gestures(args: argparse.Namespace, count: int) -> list[Gesture]:

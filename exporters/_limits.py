@@ -8,14 +8,15 @@ these helpers are the parts they share.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from igae_robot.errors import ExportError
 from igae_robot.paper.geometry import Polyline
+from igae_robot.units import format_number
 
-__all__ = ["TOL", "check_polylines", "comment_text", "first_outside", "locate"]
+__all__ = ["TOL", "check_polylines", "check_pen_values", "check_segment_speeds", "comment_text", "first_outside", "locate"]
 
 TOL = 1e-6  # numbers rounded by the formatter may sit this far past a limit
 
@@ -52,6 +53,33 @@ def check_polylines(polylines: Sequence[Polyline]) -> None:
             f"stroke {k} of glyph {polylines[k].glyph}, point {i}: pressure {pressure[row]:g} is outside 0..1 "
             f"(pen width, pen depth and servo S follow it)"
         )
+
+
+def check_pen_values(polylines: Sequence[Polyline], pen_values: Callable[[np.ndarray], np.ndarray], lo: float, hi: float,
+                     says: Callable[[float], str]) -> None:
+    """Every pen-down value the pressure turns into (S, Z, tip depth) within [lo, hi]; ExportError naming the
+    first stroke, point and pressure that is not.  ``says(value)`` words the value and the range it left."""
+    for k, poly in enumerate(polylines):
+        values = pen_values(poly.pressure)
+        i = first_outside(values, lo, hi)
+        if i is not None:
+            raise ExportError(
+                f"stroke {k} of glyph {poly.glyph}, point {i}: pressure {poly.pressure[i]:g} {says(values[i])}; "
+                "pressure must be in 0..1"
+            )
+
+
+def check_segment_speeds(speeds: Sequence[np.ndarray], polylines: Sequence[Polyline], lo: float, hi: float,
+                         what: str, unit: str, machine: str) -> None:
+    """Every segment's speed (one array per stroke, in ``unit``) within [lo, hi]; ExportError naming the first
+    that is not.  ``what`` names the value and the profile key, e.g. ``"feed F"`` / ``"feed_mm_min"``."""
+    for k, (v, poly) in enumerate(zip(speeds, polylines)):
+        i = first_outside(v, lo, hi)
+        if i is not None:
+            raise ExportError(
+                f"stroke {k} of glyph {poly.glyph}, segment {i}: {what} {v[i]:g}{unit} is outside "
+                f"{format_number(lo)}..{format_number(hi)} of {machine!r}"
+            )
 
 
 def comment_text(text: str) -> str:

@@ -42,7 +42,7 @@ from igae_robot.paper.sheet import Sheet, pen_speeds_mm_s, plot_stats
 from igae_robot.units import MM_DIGITS
 from igae_robot.units import format_number as fmt
 
-from ._limits import check_polylines, comment_text, first_outside
+from ._limits import check_pen_values, check_polylines, check_segment_speeds, comment_text
 from ._meta import Meta, parse_meta, sheet_meta_lines, stroke_line
 
 __all__ = ["write_gcode", "read_gcode", "gcode_lines"]
@@ -122,25 +122,13 @@ def _check_pen(polylines, machine: Machine) -> None:
     """Every S or Z the pen gets while down lies in its range: a pressure of 1e9 would drive the pen through
     the table, a negative one leave it hovering over the paper (nothing drawn, silently)."""
     letter, lo, hi, what = _pen_range(machine)
-    for k, poly in enumerate(polylines):
-        values = _pen_values(machine, poly.pressure)
-        i = first_outside(values, lo, hi)
-        if i is not None:
-            raise ExportError(
-                f"stroke {k} of glyph {poly.glyph}, point {i}: pressure {poly.pressure[i]:g} would send {letter}{values[i]:g}, "
-                f"outside the {what} {fmt(lo)}..{fmt(hi)} of {machine.name!r}; pressure must be in 0..1"
-            )
+    check_pen_values(polylines, lambda p: _pen_values(machine, p), lo, hi,
+                     lambda v: f"would send {letter}{v:g}, outside the {what} {fmt(lo)}..{fmt(hi)} of {machine.name!r}")
 
 
 def _check_feeds(speeds: list[np.ndarray], polylines, machine: Machine) -> None:
-    lo, hi = machine.feed_mm_min
-    for k, (v, poly) in enumerate(zip(speeds, polylines)):
-        i = first_outside(v * 60.0, lo, hi)
-        if i is not None:
-            raise ExportError(
-                f"stroke {k} of glyph {poly.glyph}, segment {i}: feed F{v[i] * 60.0:g} is outside feed_mm_min "
-                f"{fmt(lo)}..{fmt(hi)} of {machine.name!r}"
-            )
+    feeds = [v * 60.0 for v in speeds]  # mm/s -> mm/min, as F is written
+    check_segment_speeds(feeds, polylines, *machine.feed_mm_min, "feed F (feed_mm_min)", " mm/min", machine.name)
 
 
 def _pen_down(machine: Machine, pressure: float) -> list[str]:

@@ -53,7 +53,7 @@ from igae_robot.paper.sheet import Sheet, pen_speeds_mm_s
 from igae_robot.units import MM_DIGITS
 from igae_robot.units import format_number as fmt
 
-from ._limits import TOL, check_polylines, comment_text, first_outside
+from ._limits import TOL, check_pen_values, check_polylines, check_segment_speeds, comment_text
 from ._meta import Meta, parse_meta, sheet_meta_lines
 
 __all__ = ["Waypoints", "arm_waypoints", "write_waypoints_json", "write_waypoints_csv", "read_waypoints_json", "read_waypoints_csv", "SCHEMA", "SCHEMA_VERSION", "COLUMNS"]
@@ -123,26 +123,14 @@ def arm_waypoints(sheet: Sheet, machine: Machine) -> Waypoints:
 def _check_depth(polylines, machine: Machine) -> None:
     """The pen tip while down stays between the paper and depth_mm below it: a pressure of 1e9 would
     send the arm a kilometre into its table, a negative one leave the pen above the paper."""
-    lo, hi = -machine.depth_mm, 0.0
-    for k, poly in enumerate(polylines):
-        z = machine.pen_z_mm(poly.pressure)
-        i = first_outside(z, lo, hi)
-        if i is not None:
-            raise ExportError(
-                f"stroke {k} of glyph {poly.glyph}, point {i}: pressure {poly.pressure[i]:g} would put the pen tip "
-                f"{z[i]:g} mm from the paper, outside {fmt(lo)}..0 mm (depth_mm of {machine.name!r}); pressure must be in 0..1"
-            )
+    lo = -machine.depth_mm
+    check_pen_values(polylines, machine.pen_z_mm, lo, 0.0,
+                     lambda z: f"would put the pen tip {z:g} mm from the paper, outside {fmt(lo)}..0 mm "
+                               f"(depth_mm of {machine.name!r})")
 
 
 def _check_speeds(speeds: list[np.ndarray], polylines, machine: Machine) -> None:
-    lo, hi = machine.speed_mm_s
-    for k, (v, poly) in enumerate(zip(speeds, polylines)):
-        i = first_outside(v, lo, hi)
-        if i is not None:
-            raise ExportError(
-                f"stroke {k} of glyph {poly.glyph}, segment {i}: speed {v[i]:g} mm/s is outside speed_mm_s "
-                f"{fmt(lo)}..{fmt(hi)} of {machine.name!r}"
-            )
+    check_segment_speeds(speeds, polylines, *machine.speed_mm_s, "speed (speed_mm_s)", " mm/s", machine.name)
 
 
 def _check_reach(xyz: np.ndarray, rows: list[tuple], machine: Machine) -> None:
