@@ -1,4 +1,4 @@
-"""Build the pretrained handwriting models shipped in igae_robot/handwriting_models/ and print their table.
+"""Build the pretrained handwriting models shipped in igae_robot/handwriting/models/ and print their table.
 
     python benchmarks/build_handwriting_models.py --data-dir ../shared/data/mnist
 
@@ -80,7 +80,7 @@ def build(name, config, train_set: GlyphSet, test_images, chars, box, args) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default="../shared/data/mnist")
-    parser.add_argument("--out", default="igae_robot/handwriting_models")
+    parser.add_argument("--out", default="igae_robot/handwriting/models")
     parser.add_argument("--work", default="runs/handwriting", help="training checkpoints")
     parser.add_argument("--models", default="digits,letters")
     parser.add_argument("--digits-epochs", type=int, default=8)
