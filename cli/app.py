@@ -107,3 +107,16 @@ def output_folder(path: str | Path, option: str) -> Path:
         raise OutputError(f"{option} {path}: cannot write in {existing} (permission denied or a read-only disk)")
     return path
 
+
+def length_option(option: str, text: str) -> float:
+    """A length option in mm (``"0.05mm"``, ``"2in"``); ConfigError naming the option when it is not one, or negative."""
+    from igae_robot.errors import ConfigError, IgaeError
+    from igae_robot.units import to_mm
+
+    try:
+        value = to_mm(text)
+    except IgaeError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+    if not value >= 0:
+        raise ConfigError(f"{option} must be a length >= 0, got {text!r}")
+    return value

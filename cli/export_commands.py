@@ -19,7 +19,7 @@ from typing import Callable, Iterator, List, Optional
 
 import typer
 
-from .app import EXIT_CHECK_FAILED, command_group, console, out, user_errors, warning_line
+from .app import EXIT_CHECK_FAILED, command_group, console, length_option, out, user_errors, warning_line
 
 app = command_group()
 
@@ -40,15 +40,6 @@ def _parse_indices(text: str, count: int) -> list[int]:
     if bad or not picked:
         raise DataError(f"--indices {text!r} selects {bad or 'nothing'}; the data set has {count} images")
     return picked
-
-
-def _fraction(value: float, option: str) -> float:
-    """An intensity or score in [0, 1]; NaN and inf never reach a sheet."""
-    from igae_robot.errors import ConfigError
-
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{option} must be between 0 and 1, got {value}")
-    return value
 
 
 def _canvas_size(size: int, option: str) -> int:
@@ -154,23 +145,19 @@ def export(
     from igae_robot.paper.machine import load_machine
     from igae_robot.paper.page import Page
     from igae_robot.paper.sheet import SheetOptions, plan_sheet, plot_stats
-    from igae_robot.units import to_mm
 
     writer = format_for(format, output)
     family = "waypoints" if writer.startswith("waypoints") else writer
     if layout != "grid":
         raise PageError(f"unknown layout {layout!r}; known: grid")
-    _fraction(threshold, "--threshold")
-    if release is not None:
-        _fraction(release, "--release")
     check_output(output)
     profile = None
     if family != "svg" or machine:
         profile = load_machine(machine or default_machine(writer))
     gestures = load_gestures(gestures_file)
     options = SheetOptions(
-        threshold=threshold, release=release, frame=frame, cols=cols, cell_mm=to_mm(cell), spacing_mm=to_mm(spacing),
-        simplify_mm=to_mm(simplify), merge_mm=to_mm(merge), order=order, clip=clip, drop_outliers=drop_outliers,
+        threshold=threshold, release=release, frame=frame, cols=cols, cell_mm=length_option("--cell", cell), spacing_mm=length_option("--spacing", spacing),
+        simplify_mm=length_option("--simplify", simplify), merge_mm=length_option("--merge", merge), order=order, clip=clip, drop_outliers=drop_outliers,
     )
     with ordering_progress(len(gestures)) as progress:
         sheet = plan_sheet(gestures, Page.from_spec(page, landscape, margin), options, progress)

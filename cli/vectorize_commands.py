@@ -17,7 +17,7 @@ from typing import List, Optional
 
 import typer
 
-from .app import EXIT_CHECK_FAILED, command_group, console, out, output_folder, user_errors
+from .app import EXIT_CHECK_FAILED, command_group, console, length_option, out, output_folder, user_errors
 
 app = command_group()
 
@@ -71,20 +71,6 @@ def check_width(width_mm: float, writers: dict) -> None:
                               f"({machine.describe_work_area()}); use --width {format_number(widest)}mm or less")
 
 
-def _length(option: str, text: str) -> float:
-    """A length option in mm (``"0.05mm"``, ``"2in"``); ConfigError naming the option when it is not one, or negative."""
-    from igae_robot.errors import ConfigError, IgaeError
-    from igae_robot.units import to_mm
-
-    try:
-        value = to_mm(text)
-    except IgaeError as exc:
-        raise ConfigError(f"{option}: {exc}") from None
-    if not value >= 0:
-        raise ConfigError(f"{option} must be a length >= 0, got {text!r}")
-    return value
-
-
 @app.command()
 @user_errors
 def vectorize(
@@ -127,13 +113,13 @@ def vectorize(
     # Every option first: one line and exit 2 before any image is read or any folder made.
     output = output_folder(output, "-o/--output")
     writers = build_writers(format, machine or [])
-    width_mm = _length("--width", width)
+    width_mm = length_option("--width", width)
     check_width(width_mm, writers)
     encoder_device = resolve_device(device)
     options = VectorizeOptions(
         dpi=dpi, width_mm=width_mm, invert=invert, split=split, join=join, refine_steps=refine, refine_lr=refine_lr,
-        sheet=SheetOptions(threshold=threshold, release=release, simplify_mm=_length("--simplify", simplify),
-                           merge_mm=_length("--merge", merge), order=order),
+        sheet=SheetOptions(threshold=threshold, release=release, simplify_mm=length_option("--simplify", simplify),
+                           merge_mm=length_option("--merge", merge), order=order),
         max_pixels=max_pixels, force=force, batch_size=batch_size, workers=workers, device=str(encoder_device),
     )
     # Under torchrun each process vectorizes its share of the images (one GPU each on CUDA).

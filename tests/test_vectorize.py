@@ -269,14 +269,14 @@ def test_a_blank_image_is_a_warning_in_the_manifest_not_a_drawing(tmp_path, ckpt
         ({"workers": -1}, "workers"),
         ({"workers": 10**6}, "workers"),
         ({"max_pixels": 0}, "max-pixels"),
-        ({"sheet": SheetOptions(threshold=float("nan"))}, "threshold"),
-        ({"sheet": SheetOptions(threshold=0.0)}, "threshold"),
-        ({"sheet": SheetOptions(threshold=1.5)}, "threshold"),
-        ({"sheet": SheetOptions(threshold=0.5, release=0.7)}, "release"),
-        ({"sheet": SheetOptions(release=float("nan"))}, "release"),
+        ({"sheet": lambda: SheetOptions(threshold=float("nan"))}, "threshold"),
+        ({"sheet": lambda: SheetOptions(threshold=0.0)}, "threshold"),
+        ({"sheet": lambda: SheetOptions(threshold=1.5)}, "threshold"),
+        ({"sheet": lambda: SheetOptions(threshold=0.5, release=0.7)}, "release"),
+        ({"sheet": lambda: SheetOptions(release=float("nan"))}, "release"),
     ],
 )
 def test_every_option_is_checked_when_made(options, message):
-    with pytest.raises(ConfigError, match=message) as refused:
-        VectorizeOptions(**options)
+    with pytest.raises(ConfigError, match=message) as refused:  # sheet options refuse when made
+        VectorizeOptions(**{k: v() if callable(v) else v for k, v in options.items()})
     assert "\n" not in str(refused.value)

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from igae_robot.paper import geometry
-from igae_robot.errors import GestureError, PageError
+from igae_robot.errors import ConfigError, GestureError, PageError
 from igae_robot.paper.geometry import Polyline
 from igae_robot.gesture import PEN_DOWN, Gesture, pen_down
 from igae_robot.paper.layout import CANVAS, Placement, layout_grid
@@ -69,6 +69,11 @@ class SheetOptions:
     def __post_init__(self) -> None:
         if self.frame not in ("fit", "canvas"):
             raise PageError(f"unknown frame {self.frame!r}; known: fit, canvas")
+        # Intensity lies in [0, 1]: a threshold above 1 draws nothing, 0 draws every pen-up step too.
+        if not 0 < self.threshold <= 1:
+            raise ConfigError(f"--threshold must be an intensity in (0, 1], got {self.threshold}")
+        if self.release is not None and not 0 <= self.release <= self.threshold:
+            raise ConfigError(f"--release must be an intensity in [0, threshold = {self.threshold}], got {self.release}")
         for name in ("simplify_mm", "merge_mm", "spacing_mm", "cell_mm"):
             if not getattr(self, name) >= 0:
                 raise PageError(f"{name} must be a non-negative length, got {getattr(self, name)!r}")

@@ -63,9 +63,6 @@ class VectorizeOptions:
         _check(1 <= self.batch_size <= MAX_BATCH, f"--batch-size must be 1..{MAX_BATCH} glyphs, got {self.batch_size}")
         most = MAX_WORKERS_PER_CPU * (os.cpu_count() or 1)
         _check(0 <= self.workers <= most, f"--workers must be 0..{most} ({MAX_WORKERS_PER_CPU} per CPU), got {self.workers}")
-        t, release = self.sheet.threshold, self.sheet.release
-        _check(0 < t <= 1, f"--threshold must be an intensity in (0, 1], got {t}")
-        _check(release is None or 0 <= release <= t, f"--release must be an intensity in [0, threshold = {t}], got {release}")
 
     def mm_per_px(self, width_px: int) -> float:
         return self.width_mm / width_px if self.width_mm > 0 else 25.4 / self.dpi
