@@ -27,7 +27,6 @@ def command_group() -> typer.Typer:
     return typer.Typer()
 
 
-
 console = Console(stderr=True)
 out = Console()
 
