@@ -1,8 +1,9 @@
 """The batch command: a folder of images -> plotter-ready files, one per image and format, plus a manifest.
 
-    igae vectorize scans/ -o out/ --model runs/mnist-dyn/checkpoint.pt --format svg,gcode --machine grbl-servo
-    igae vectorize scans/ -o out/ --model ... --refine 200      # per-image refinement through the renderer
-    igae vectorize scans/ -o out/ --model ...                   # again: resumes, skips finished images
+    igae vectorize scans/ -o out/ --format svg,gcode --machine grbl-servo   # the pen engine, no model needed
+    igae vectorize scans/ -o out/ --refine 200                  # a longer fit through the pen renderer
+    igae vectorize scans/ -o out/ --model runs/mnist-dyn/checkpoint.pt      # a trained model draws instead
+    igae vectorize scans/ -o out/                               # again: resumes, skips finished images
 
 Every option is checked before any image is read (a bad one: one line, exit code 2).  Bad files
 (corrupt, empty, truncated, too large, blank) are recorded in ``out/manifest.jsonl`` with their
@@ -76,7 +77,7 @@ def check_width(width_mm: float, writers: dict) -> None:
 def vectorize(
     sources: List[Path] = typer.Argument(..., help="image files or folders (searched recursively): PNG, JPEG, BMP, TIFF, GIF"),
     output: str = typer.Option(..., "-o", "--output", help="folder for the outputs and manifest.jsonl"),
-    model: Path = typer.Option(..., "--model", help="checkpoint.pt (or its run folder)"),
+    model: Optional[Path] = typer.Option(None, "--model", help="checkpoint.pt (or its run folder): a trained model draws (default: the pen engine)"),
     format: str = typer.Option("svg", "--format", "-f", help="comma-separated: svg, gcode, waypoints, urscript"),
     machine: Optional[List[str]] = typer.Option(None, "--machine", help="profile (name or .toml) for G-code and/or arm formats; default per format"),
     dpi: float = typer.Option(96.0, help="source resolution, pixels per inch: sets the physical size"),
@@ -84,8 +85,8 @@ def vectorize(
     invert: Optional[bool] = typer.Option(None, "--invert/--no-invert", help="dark ink on light paper (default: detect per image)"),
     split: str = typer.Option("auto", help="auto: cut pages into glyph pieces; none: one glyph per image; components: always cut"),
     join: float = typer.Option(1.0, help="join strokes whose ends are closer than this many stroke widths (0: only --merge)"),
-    refine: int = typer.Option(0, help="test-time refinement: Adam steps per glyph through the renderer (0: encoder only)"),
-    refine_lr: float = typer.Option(0.05, help="refinement learning rate"),
+    refine: Optional[int] = typer.Option(None, help="test-time refinement, Adam steps per glyph through the renderer (default: pen engine 60, model 0)"),
+    refine_lr: Optional[float] = typer.Option(None, help="refinement step (default: pen engine 0.3 px, model 0.05)"),
     threshold: float = typer.Option(0.5, help="pen down where intensity >= threshold"),
     release: Optional[float] = typer.Option(None, help="pen up again below this intensity (default threshold - 0.15)"),
     simplify: str = typer.Option("0", help="simplification tolerance, e.g. 0.05mm (0: keep every step)"),
@@ -108,6 +109,7 @@ def vectorize(
     from igae_robot.paper.sheet import SheetOptions
     from igae_robot.training.device import resolve_device
     from igae_robot.vectorize import VectorizeOptions, discover_images
+    from igae_robot.vectorize.engines import PEN_FIT_STEPS, PenEngine
     from igae_robot.vectorize import vectorize as run
 
     # Every option first: one line and exit 2 before any image is read or any folder made.
@@ -117,7 +119,9 @@ def vectorize(
     check_width(width_mm, writers)
     encoder_device = resolve_device(device)
     options = VectorizeOptions(
-        dpi=dpi, width_mm=width_mm, invert=invert, split=split, join=join, refine_steps=refine, refine_lr=refine_lr,
+        dpi=dpi, width_mm=width_mm, invert=invert, split=split, join=join,
+        refine_steps=(PEN_FIT_STEPS if model is None else 0) if refine is None else refine,
+        refine_lr=(0.3 if model is None else 0.05) if refine_lr is None else refine_lr,
         sheet=SheetOptions(threshold=threshold, release=release, simplify_mm=length_option("--simplify", simplify),
                            merge_mm=length_option("--merge", merge), order=order),
         max_pixels=max_pixels, force=force, batch_size=batch_size, workers=workers, device=str(encoder_device),
@@ -127,7 +131,7 @@ def vectorize(
     if ranks.distributed and encoder_device.type == "cuda":
         options = dataclasses.replace(options, device=str(resolve_device(f"cuda:{ranks.local_rank}")))
     found = discover_images(sources, exclude=output)
-    ckpt = load_checkpoint(model)
+    engine = PenEngine(options.refine_steps, options.refine_lr) if model is None else load_checkpoint(model)
     bar = Progress(
         TextColumn("vectorize"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[warnings]} warnings"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not (progress and ranks.is_main),
@@ -145,7 +149,7 @@ def vectorize(
 
     try:
         with bar:
-            summary = run(found, output, ckpt, writers, options, on_start, on_record, ranks)
+            summary = run(found, output, engine, writers, options, on_start, on_record, ranks)
     finally:
         finish(ranks)
     errors = summary.errors  # every rank returns the whole run's records, so all ranks exit alike

@@ -36,12 +36,17 @@ import torch
 
 from igae_robot.errors import CheckError
 from igae_robot.gesture import Gesture
+from igae_robot.images.pen_draw import pen_coverage
+from igae_robot.images.trace import median_stroke_width
 from igae_robot.model.metrics import batch_metrics
 from igae_robot.model.render import render_polylines, render_strokes
 from igae_robot.paper.geometry import Polyline
 from igae_robot.paper.sheet import Sheet, stroke_polyline
 
-__all__ = ["GlyphScore", "CheckReport", "gesture_polylines", "glyph_strokes", "check_sheet", "score_sheets", "DEFAULT_MIN_IOU"]
+__all__ = [
+    "GlyphScore", "CheckReport", "gesture_polylines", "glyph_strokes", "check_sheet", "score_sheets", "score_sheets_pen",
+    "DEFAULT_MIN_IOU",
+]
 
 DEFAULT_MIN_IOU = 0.99
 
@@ -168,6 +173,32 @@ def score_sheets(
     for mean, scores in ((iou, m["iou"]), (mse, m["mse"])):
         mean[has] = np.add.reduceat(scores.double().numpy(), first[has]) / per_sheet[has]
     return iou.tolist(), mse.tolist()
+
+
+def score_sheets_pen(
+    sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], size: int,
+) -> tuple[list[float], list[float]]:
+    """(IoU, MSE) per sheet as a plotter draws it: every glyph's exported strokes stroked by Pillow with a
+    round pen as wide as the glyph's median stroke (:func:`~igae_robot.images.pen_draw.pen_coverage`,
+    :func:`~igae_robot.images.trace.median_stroke_width`) against its glyph crop (K,S,S) binarised at 0.5,
+    averaged over the sheet's glyphs (none: (1, 0))."""
+    per_sheet = np.array([len(t) for t in inputs], dtype=np.intp)
+    values, counts, per_glyph = glyph_strokes(sheets, per_sheet)
+    stroke_ends = np.cumsum(counts)
+    glyph_ends = np.cumsum(per_glyph)
+    targets = np.concatenate(inputs) if per_sheet.sum() else np.zeros((0, size, size))
+    ious, mses = [], []
+    for k, target in enumerate(targets):
+        strokes = range(glyph_ends[k] - per_glyph[k], glyph_ends[k])
+        lines = [values[stroke_ends[j] - counts[j] : stroke_ends[j], :2] * size for j in strokes]
+        cover = pen_coverage(lines, target.shape, median_stroke_width(target > 0.5))
+        drawn, ink = cover > 0.5, target > 0.5
+        union = (drawn | ink).sum()
+        ious.append(float((drawn & ink).sum() / union) if union else 1.0)
+        mses.append(float(((cover - target) ** 2).mean()))
+    first = np.cumsum(per_sheet) - per_sheet
+    return ([float(np.mean(ious[f : f + n])) if n else 1.0 for f, n in zip(first, per_sheet)],
+            [float(np.mean(mses[f : f + n])) if n else 0.0 for f, n in zip(first, per_sheet)])
 
 
 def _scores(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -280,3 +280,21 @@ def test_every_option_is_checked_when_made(options, message):
     with pytest.raises(ConfigError, match=message) as refused:  # sheet options refuse when made
         VectorizeOptions(**{k: v() if callable(v) else v for k, v in options.items()})
     assert "\n" not in str(refused.value)
+
+
+def test_the_pen_engine_needs_no_model_and_is_judged_as_a_pen_draws(tmp_path):
+    from PIL import Image, ImageDraw
+
+    from igae_robot.vectorize.engines import PenEngine
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for i, lines in enumerate([[(20, 20), (80, 80)], [(20, 80), (50, 20), (80, 80)]]):
+        im = Image.new("L", (100, 100), 255)
+        ImageDraw.Draw(im).line(lines, fill=0, width=7, joint="curve")
+        im.save(folder / f"{i}.png")
+    summary = vectorize(discover_images([folder]), tmp_path / "out", PenEngine(), SVG, VectorizeOptions(workers=0))
+    for r in summary.records:
+        assert r["status"] == "ok" and r["strokes"] == 1, r
+        assert r["iou"] > 0.85, r  # a round pen as wide as the line, Pillow-drawn, against the scan's ink
+        assert (tmp_path / "out" / r["outputs"][0]).read_text().count("<path") >= 1

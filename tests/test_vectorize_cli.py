@@ -63,6 +63,20 @@ def test_bad_files_give_warnings_exit_0_or_1_with_strict(tmp_path, ckpt):
     assert strict.exit_code == 1 and "resuming: 5 of 9 images already done" in strict.output
 
 
+def test_without_a_model_the_pen_engine_draws_and_g_code_passes_the_checks(tmp_path):
+    good, bad = good_and_bad_folder(tmp_path / "in")
+    out = tmp_path / "out"
+    args = ["vectorize", str(tmp_path / "in"), "-o", str(out), "--format", "svg,gcode", "--machine", "grbl-servo",
+            "--refine", "10", "--workers", "0", "--no-progress"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    records = _manifest(out)
+    for name in good:
+        assert records[name]["status"] == "ok" and 0.0 < records[name]["iou"] <= 1.0, records[name]
+        assert (out / records[name]["outputs"][1]).read_text().startswith("; igae G-code for grbl-servo")
+    assert all(records[name]["status"] == "error" for name in bad)
+
+
 def test_user_errors_exit_2(tmp_path, ckpt):
     glyph_image("line").save(tmp_path / "a.png")
     result = runner.invoke(app, ["vectorize", str(tmp_path), "-o", str(tmp_path / "o"), "--model", ckpt, "--format", "pdf"])

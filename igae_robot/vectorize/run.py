@@ -30,13 +30,14 @@ import torch
 
 from igae_robot.atomic import atomic_text_writer
 from igae_robot.model.checkpoint import Checkpoint
+from igae_robot.vectorize.engines import ModelEngine, PenEngine
 from igae_robot.training.distributed import Ranks, all_reduce_sum, barrier, shard
 from igae_robot.vectorize.options import MANIFEST, Source, VectorizeOptions, VectorizeSummary, Writer
 from igae_robot.vectorize.sheets import Context, _chunk_of, _finish
 from igae_robot.vectorize.sources import (
     PARTS, _base_record, _check_outputs, _is_done, _make_folder, _Manifest, _part_path, _read_previous, _settings_key,
 )
-from igae_robot.vectorize.stages import _encode, _ImageSet, _Loaded
+from igae_robot.vectorize.stages import _ImageSet, _Loaded
 
 __all__ = ["vectorize"]
 
@@ -44,7 +45,7 @@ __all__ = ["vectorize"]
 def vectorize(
     sources: Sequence[Source],
     out_dir: str | os.PathLike,
-    checkpoint: Checkpoint,
+    engine: Checkpoint | ModelEngine | PenEngine,
     writers: Mapping[str, Writer],
     options: VectorizeOptions = VectorizeOptions(),
     on_start: Callable[[int, int], None] | None = None,
@@ -53,7 +54,8 @@ def vectorize(
 ) -> VectorizeSummary:
     """Vectorize ``sources`` (see :func:`discover_images`) into ``out_dir``: for each image, one file per
     writer (``writers``: output suffix like ``".svg"`` -> writer of many sheets, see :data:`Writer`) and
-    a line in ``out_dir/manifest.jsonl``.
+    a line in ``out_dir/manifest.jsonl``.  ``engine`` draws the glyphs (:mod:`~igae_robot.vectorize.engines`):
+    a checkpoint (its model), or the pen engine.
 
     on_start(todo, skipped) is called once before the work, on_record(record) after each image.
     The manifest is rewritten at the end of a complete run: one line per source, in source order.
@@ -69,8 +71,8 @@ def vectorize(
     _make_folder(out_dir)
     manifest_path = out_dir / MANIFEST
     previous = _read_previous(out_dir)
-    cfg = checkpoint.config
-    key = _settings_key(checkpoint, options, writers)
+    engine = ModelEngine(engine) if isinstance(engine, Checkpoint) else engine
+    key = _settings_key(engine, options, writers)
     todo = [s for s in sources if options.force or not _is_done(previous.get(s.name), s, out_dir, suffixes, key)]
     if ranks.is_main:
         for stale in out_dir.rglob(".*.tmp"):  # half-written temp files of a killed run (see igae_robot.atomic)
@@ -80,7 +82,7 @@ def vectorize(
     mine = list(shard(todo, ranks))
     if on_start:
         on_start(len(mine), len(sources) - len(todo))
-    records, lines = _run(mine, out_dir, checkpoint, writers, options, key, on_record, _part_path(out_dir, ranks))
+    records, lines = _run(mine, out_dir, engine, writers, options, key, on_record, _part_path(out_dir, ranks))
     if ranks.distributed:
         barrier(ranks)  # every rank's part is complete
         records = _read_previous(out_dir)
@@ -101,13 +103,12 @@ def vectorize(
 
 
 def _run(
-    todo: Sequence[Source], out_dir: Path, checkpoint: Checkpoint, writers: Mapping[str, Writer],
+    todo: Sequence[Source], out_dir: Path, engine: ModelEngine | PenEngine, writers: Mapping[str, Writer],
     options: VectorizeOptions, key: str, on_record: Callable[[dict], None] | None, manifest_path: Path,
 ) -> tuple[dict[str, dict], dict[str, str]]:
     """This process's share of the work: (record, manifest line) per source it vectorized."""
-    cfg = checkpoint.config
-    checkpoint.model.to(options.device).eval()
-    context = Context(out_dir, dict(writers), options, cfg.model, cfg.train.dt_s, key)
+    engine.prepare(options.device)
+    context = Context(out_dir, dict(writers), options, engine.fidelity, engine.dt_s, key)
     records: dict[str, dict] = {}
     lines: dict[str, str] = {}  # this run's manifest line per source, for the compaction
     manifest = _Manifest(manifest_path)
@@ -119,9 +120,9 @@ def _run(
             pool = multiprocessing.get_context().Pool(options.workers, _init_worker, (os.getpid(),))
         pending: collections.deque = collections.deque()  # batches being exported, oldest first
         with _encoder_threads(options):
-            for batch in itertools.chain(_batches(todo, options, cfg.model.image_size), [None]):
+            for batch in itertools.chain(_batches(todo, options, engine.size), [None]):
                 if batch is not None:  # encode this batch while the workers export the one before
-                    pending.append(_submit(batch, todo, checkpoint, context, pool))
+                    pending.append(_submit(batch, todo, engine, context, pool))
                 while pending and (batch is None or len(pending) > 1):
                     done = _collect(pending.popleft())  # the workers have written these images' files
                     manifest.write_lines([line for _, line in done])
@@ -145,8 +146,8 @@ class _Submitted:
     exports: list  # per chunk of images: a pool AsyncResult, or the result itself without workers
 
 
-def _submit(loaded: _Loaded, todo: Sequence[Source], checkpoint: Checkpoint, context: Context, pool) -> _Submitted:
-    """Encode a loaded batch and hand its images to the export workers, one chunk per worker
+def _submit(loaded: _Loaded, todo: Sequence[Source], engine: ModelEngine | PenEngine, context: Context, pool) -> _Submitted:
+    """Draw a loaded batch and hand its images to the export workers, one chunk per worker
     (each task carries the run's ``context``: no worker keeps state between tasks)."""
     options = context.options
     errors = []
@@ -158,7 +159,7 @@ def _submit(loaded: _Loaded, todo: Sequence[Source], checkpoint: Checkpoint, con
     if not len(good):
         return _Submitted(errors, [])
     tic = time.perf_counter()
-    gestures, before = _encode(checkpoint, loaded.glyphs, options)  # failed images have no glyphs
+    gestures, before = engine.draw(loaded.glyphs, options)  # failed images have no glyphs
     loaded.seconds[good] += (time.perf_counter() - tic) / len(good)
     exports = []
     for part in np.array_split(good, min(len(good), max(1, options.workers))):

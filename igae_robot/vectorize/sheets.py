@@ -24,8 +24,7 @@ from typing import Mapping
 
 import numpy as np
 
-from igae_robot.check import score_sheets
-from igae_robot.config import ModelConfig
+from igae_robot.check import score_sheets, score_sheets_pen
 from igae_robot.paper.layout import Placement
 from igae_robot.paper.page import Page
 from igae_robot.paper.sheet import Sheet, place_sheets, plot_lengths
@@ -41,7 +40,7 @@ class Context:
     out_dir: Path
     writers: Mapping[str, Writer]  # output suffix -> writer
     options: VectorizeOptions
-    model: ModelConfig
+    fidelity: tuple  # ("markers", size, var_coef, var_eps) or ("pen", size): the engine's ``fidelity``
     dt_s: float
     key: str
 
@@ -52,7 +51,7 @@ class _Chunk:
 
     sources: list[Source]
     loaded: _Loaded  # the loader's arrays, cut to these images
-    gestures: dict  # arrays of their K glyphs (see _encode)
+    gestures: dict  # arrays of their K glyphs (see the engines)
     before: dict | None  # the encoder's, when refined
 
 
@@ -195,6 +194,10 @@ def _select(loaded: _Loaded, images: np.ndarray) -> tuple[_Loaded, np.ndarray]:
 
 
 def _fidelity(ctx: Context, sheets: list[Sheet], targets: list[np.ndarray]) -> tuple[list[float], list[float]]:
-    """(IoU, MSE) per image, its exported strokes against its model inputs (see score_sheets)."""
-    cfg = ctx.model
-    return score_sheets(sheets, targets, cfg.image_size, cfg.var_coef, cfg.var_eps)
+    """(IoU, MSE) per image, its exported strokes against its glyph crops: redrawn with the model's markers
+    (:func:`~igae_robot.check.score_sheets`) or with a round pen as wide as each crop's median stroke
+    (:func:`~igae_robot.check.score_sheets_pen`), as the engine's ``fidelity`` says."""
+    if ctx.fidelity[0] == "pen":
+        return score_sheets_pen(sheets, targets, ctx.fidelity[1])
+    _, size, var_coef, var_eps = ctx.fidelity
+    return score_sheets(sheets, targets, size, var_coef, var_eps)

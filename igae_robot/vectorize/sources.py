@@ -18,7 +18,6 @@ from typing import Mapping, Sequence
 from igae_robot.atomic import check_output
 from igae_robot.errors import DataError, OutputError
 from igae_robot.images.read import IMAGE_SUFFIXES
-from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.training.distributed import Ranks
 from igae_robot.vectorize.options import MANIFEST, Source, VectorizeOptions, Writer
 
@@ -168,14 +167,11 @@ class _Manifest:
         self.stream.close()
 
 
-def _settings_key(checkpoint: Checkpoint, options: VectorizeOptions, writers: Mapping[str, Writer]) -> str:
-    """Hash of everything that shapes the outputs: model weights and config, options, writers (with machines)."""
+def _settings_key(engine, options: VectorizeOptions, writers: Mapping[str, Writer]) -> str:
+    """Hash of everything that shapes the outputs: the engine (model weights and config), options, writers
+    (with machines)."""
     h = hashlib.sha256()
-    for name, tensor in sorted(checkpoint.model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    h.update(repr(checkpoint.config.model).encode())
-    h.update(repr(checkpoint.config.train.dt_s).encode())
+    engine.key(h)
     shaping = (options.dpi, options.width_mm, options.invert, options.split, options.join, options.refine_steps,
                options.refine_lr, options.sheet)
     h.update(repr(shaping).encode())

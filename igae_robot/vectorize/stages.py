@@ -1,10 +1,8 @@
-"""The first two stages of a run: read and cut images into model inputs, then encode them.
+"""The first stage of a run: read images and cut them into glyph crops for the engine.
 
-    read, ink, cut into glyph pieces, crop to model inputs    (DataLoader workers, a batch of images at a time)
-    --> encoder in fixed-size batches [--> refine]            (the run's process, CPU or GPU)
+    read, ink, cut into glyph pieces, crop to the engine's input    (DataLoader workers, a batch of images at a time)
 
-Encoder batches always have the same shape, so an image's output does not depend on which images
-shared its batch: a resumed run writes the same bytes as an uninterrupted one.
+The second stage, drawing the crops, is the engine's (:mod:`igae_robot.vectorize.engines`).
 """
 
 from __future__ import annotations
@@ -20,9 +18,6 @@ import torch
 from igae_robot.errors import IgaeError
 from igae_robot.images.glyphs import glyph_inputs, ink_images, stroke_widths
 from igae_robot.images.read import blank_reason, read_image_stats
-from igae_robot.model.checkpoint import Checkpoint
-from igae_robot.model.refine import refine
-from igae_robot.model.tensors import GestureTensors
 from igae_robot.vectorize.options import Source, VectorizeOptions
 
 
@@ -155,42 +150,3 @@ def _reason(exc: Exception, path: Path) -> str:
 
 def _reason_text(text: str, path: Path) -> str:
     return text if str(path) in text else f"{path}: {text}"
-
-
-# ---- stage 2: encode (and refine) in fixed-size batches -------------------------------------------
-
-
-def _encode(checkpoint: Checkpoint, glyphs: np.ndarray, options: VectorizeOptions) -> tuple[dict, dict | None]:
-    """glyphs (N,S,S) -> gesture arrays {points (N,T,2), pressure (N,T), intensity (N,T)} in canvas units,
-    refined when asked (then also the encoder's own, for the before/after fidelity)."""
-    model, cfg, b = checkpoint.model, checkpoint.config.model, options.batch_size
-    device = next(model.parameters()).device
-    encoded, refined = [], []
-    for start in range(0, len(glyphs), b):
-        chunk = torch.from_numpy(glyphs[start : start + b])
-        x = torch.zeros(b, 1, *chunk.shape[1:])  # padded: the same shape every time, see the module doc
-        x[: len(chunk), 0] = chunk
-        x = x.to(device)
-        with torch.no_grad():
-            g = model.encode(x)
-        encoded.append(_arrays(g, len(chunk)))
-        if options.refine_steps:  # per glyph independent (see refine), so the padding need not be refined
-            n = len(chunk)
-            refined.append(_arrays(refine(cfg, g[:n], x[:n], options.refine_steps, options.refine_lr), n))
-    before = _concat(encoded, cfg.steps)
-    return (_concat(refined, cfg.steps), before) if options.refine_steps else (before, None)
-
-
-def _concat(parts: list[dict], steps: int) -> dict[str, np.ndarray]:
-    if not parts:  # no glyph in the whole batch (blank images)
-        return {"points": np.zeros((0, steps, 2)), "pressure": np.zeros((0, steps)), "intensity": np.zeros((0, steps))}
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def _arrays(g: GestureTensors, n: int) -> dict[str, np.ndarray]:
-    g = g[:n]
-    return {
-        "points": g.positions().detach().cpu().double().numpy(),
-        "pressure": g.pressure.detach().cpu().double().numpy(),
-        "intensity": g.intensity.detach().cpu().double().numpy(),
-    }

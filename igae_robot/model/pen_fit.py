@@ -1,0 +1,112 @@
+"""Fitting a drawing to an image through the pen renderer: what the pen will draw, made to cover the ink.
+
+A centreline traced from pixels is off by up to half a pixel everywhere, cuts corners at junctions
+and stops short or long at ends; drawn with a real pen that costs IoU against the source (issue 13).
+Here the drawing's points move, by gradient descent through :func:`render_pen`, to maximise the soft
+IoU between the pen's picture and the source ink:
+
+    loss = 1 - sum(c * t) / sum(c + t - c * t)        c: pen render, t: ink, per glyph
+
+Strokes and pen lifts stay as given (topology is the tracer's job); the pen width is the machine's,
+fixed.  Glyphs are independent (Adam is element-wise and each loss sees only its own glyph), so a
+batch gives the same drawing as one glyph at a time.  The fit works at the source's resolution:
+fitting at a coarser one (area-averaged ink, pen 3 working pixels wide) measured worse than the
+trace it started from on Omniglot (IoU 0.941 -> 0.821 on one drawing, 0.965 at full resolution).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from igae_robot.model.render_pen import render_pen
+
+__all__ = ["PenDrawing", "to_steps", "fit_drawings"]
+
+
+@dataclass
+class PenDrawing:
+    """One glyph as pen steps: points (T,2) in source pixels, down (T,) bool; a pen-up step ends each stroke."""
+
+    points: np.ndarray
+    down: np.ndarray
+
+    def strokes(self) -> list[np.ndarray]:
+        """The pen-down runs as polylines (N,2)."""
+        out, start = [], None
+        for i, d in enumerate(list(self.down) + [False]):
+            if d and start is None:
+                start = i
+            elif not d and start is not None:
+                out.append(self.points[start:i])
+                start = None
+        return out
+
+
+def _resample(stroke: np.ndarray, spacing: float) -> np.ndarray:
+    """A polyline (N,2) resampled at even arc-length spacing (ends kept); a dot stays a dot."""
+    if len(stroke) < 2:
+        return stroke
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(stroke, axis=0), axis=1))])
+    n = max(2, int(np.ceil(arc[-1] / spacing)) + 1)
+    s = np.linspace(0.0, arc[-1], n)
+    return np.stack([np.interp(s, arc, stroke[:, 0]), np.interp(s, arc, stroke[:, 1])], axis=1)
+
+
+def to_steps(strokes: list[np.ndarray], spacing: float) -> PenDrawing:
+    """Strokes (source pixels) as pen steps ``spacing`` pixels apart, each stroke followed by a pen-up step."""
+    points, down = [], []
+    for stroke in strokes:
+        run = _resample(np.asarray(stroke, dtype=np.float64), spacing)
+        points += [run, run[-1:]]
+        down += [np.ones(len(run), bool), np.zeros(1, bool)]
+    if not points:
+        return PenDrawing(np.zeros((0, 2)), np.zeros(0, bool))
+    return PenDrawing(np.concatenate(points), np.concatenate(down))
+
+
+def fit_drawings(
+    drawings: list[PenDrawing], inks: np.ndarray, pen_px: np.ndarray | float, steps: int = 60, lr_px: float = 0.3,
+) -> list[PenDrawing]:
+    """Move the points of each drawing so that a pen ``pen_px`` wide covers its ink.
+
+    drawings: one per ink; inks (N,H,W) in [0,1] (1 = ink), all the same size; pen_px (N,) or one width,
+    source pixels; lr_px: Adam's step, source pixels.  Returns new drawings (same steps, same pen lifts).
+    """
+    n, h, w = inks.shape
+    pens = np.broadcast_to(np.asarray(pen_px, dtype=np.float64), (n,))
+    if steps <= 0 or n == 0:
+        return drawings
+    side = max(h, w)
+    target = torch.zeros(n, side, side)
+    target[:, :h, :w] = torch.from_numpy(np.ascontiguousarray(inks, dtype=np.float32))
+    xy, down = _pad(drawings)
+    xy = torch.from_numpy(xy / side).float().requires_grad_()  # canvas units: the square canvas is [0,1]
+    down_t = torch.from_numpy(down).float()
+    width = torch.from_numpy(pens / side).float()[:, None].expand_as(down_t).contiguous()
+    optimiser = torch.optim.Adam([xy], lr=lr_px / side)
+    for _ in range(steps):
+        canvas = render_pen(xy, down_t, width, (side, side))[:, 0]
+        inter = (canvas * target).sum((1, 2))
+        union = (canvas + target - canvas * target).sum((1, 2)).clamp(min=1e-6)
+        loss = (1.0 - inter / union).sum()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    fitted = xy.detach().double().numpy() * side
+    return [PenDrawing(fitted[k, : len(d.points)], d.down) for k, d in enumerate(drawings)]
+
+
+def _pad(drawings: list[PenDrawing]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack drawings of different lengths: (N,T,2) points and (N,T) pen state, padded with pen-up steps."""
+    t = max(1, max(len(d.points) for d in drawings))
+    xy = np.zeros((len(drawings), t, 2))
+    down = np.zeros((len(drawings), t))
+    for k, d in enumerate(drawings):
+        xy[k, : len(d.points)] = d.points
+        if len(d.points):
+            xy[k, len(d.points) :] = d.points[-1]
+        down[k, : len(d.points)] = d.down
+    return xy, down

@@ -1,0 +1,147 @@
+"""What draws the glyphs of a run: the trained model, or the pen engine (issue 13).
+
+Both take the glyph crops of stage 1 (K,S,S) and give gesture arrays {points (K,T,2) canvas units,
+pressure (K,T), intensity (K,T)} that the one sheet pipeline places and writes; each also says how
+its drawings are judged (``fidelity``) and what shapes its output (``key``, for resume).
+
+* :class:`ModelEngine` -- a checkpoint's encoder [+ ``--refine`` through its marker renderer]; judged by
+  re-rendering the exported strokes with the model's markers (the model's own picture).
+* :class:`PenEngine` -- the ink's centreline planned for few pen lifts
+  (:func:`~igae_robot.images.trace.trace_strokes`), then fitted through the pen renderer so that a pen as wide
+  as the source's strokes covers the ink (:func:`~igae_robot.model.pen_fit.fit_drawings`); judged as a
+  plotter draws: the exported strokes stroked with that round pen by Pillow, IoU against the glyph's ink.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from igae_robot.images.trace import median_stroke_width, trace_strokes
+from igae_robot.model.checkpoint import Checkpoint
+from igae_robot.model.pen_fit import fit_drawings, to_steps
+from igae_robot.model.refine import refine
+from igae_robot.model.tensors import GestureTensors
+
+__all__ = ["ModelEngine", "PenEngine", "PEN_CANVAS", "PEN_FIT_STEPS"]
+
+# The pen engine's glyph crop, pixels: a 28-pixel digit is drawn at 4x (its strokes about 8 pixels
+# wide, enough for the fit to place lines to a fraction of a pixel), a 105-pixel Omniglot drawing at
+# about its own resolution.
+PEN_CANVAS = 112
+PEN_FIT_STEPS = 60  # Adam steps of the fit (``--refine`` sets another number; 0 = the trace as is)
+PEN_DT_S = 0.02  # seconds per pen step at nominal speed (steps are half a pen width apart)
+
+
+@dataclass
+class ModelEngine:
+    """A trained model's encoder; ``options.refine_steps`` Adam steps through its marker renderer."""
+
+    checkpoint: Checkpoint
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.config.model.image_size
+
+    @property
+    def dt_s(self) -> float:
+        return self.checkpoint.config.train.dt_s
+
+    @property
+    def fidelity(self) -> tuple:
+        m = self.checkpoint.config.model
+        return ("markers", m.image_size, m.var_coef, m.var_eps)
+
+    def key(self, h: "hashlib._Hash") -> None:
+        for name, tensor in sorted(self.checkpoint.model.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        h.update(repr(self.checkpoint.config.model).encode())
+        h.update(repr(self.checkpoint.config.train.dt_s).encode())
+
+    def prepare(self, device: str) -> None:
+        self.checkpoint.model.to(device).eval()
+
+    def draw(self, glyphs: np.ndarray, options) -> tuple[dict, dict | None]:
+        """glyphs (N,S,S) -> gesture arrays in canvas units, refined when asked (then also the encoder's
+        own, for the before/after fidelity).  Batches are padded to ``options.batch_size``: the same shape
+        every time, so an image's output does not depend on which images shared its batch."""
+        model, cfg, b = self.checkpoint.model, self.checkpoint.config.model, options.batch_size
+        device = next(model.parameters()).device
+        encoded, refined = [], []
+        for start in range(0, len(glyphs), b):
+            chunk = torch.from_numpy(glyphs[start : start + b])
+            x = torch.zeros(b, 1, *chunk.shape[1:])
+            x[: len(chunk), 0] = chunk
+            x = x.to(device)
+            with torch.no_grad():
+                g = model.encode(x)
+            encoded.append(_arrays(g, len(chunk)))
+            if options.refine_steps:  # per glyph independent (see refine), so the padding need not be refined
+                n = len(chunk)
+                refined.append(_arrays(refine(cfg, g[:n], x[:n], options.refine_steps, options.refine_lr), n))
+        before = _concat(encoded, cfg.steps)
+        return (_concat(refined, cfg.steps), before) if options.refine_steps else (before, None)
+
+
+@dataclass
+class PenEngine:
+    """The pen engine: centreline planned for few lifts, fitted through the pen renderer (module doc).
+
+    ``fit_steps``: Adam steps of the fit (``--refine``); ``lr_px``: its step, crop pixels."""
+
+    fit_steps: int = PEN_FIT_STEPS
+    lr_px: float = 0.3
+    size: int = PEN_CANVAS
+    dt_s: float = PEN_DT_S
+
+    @property
+    def fidelity(self) -> tuple:
+        return ("pen", self.size)
+
+    def key(self, h: "hashlib._Hash") -> None:
+        h.update(repr(("pen engine", 1, self.fit_steps, self.lr_px, self.size, self.dt_s)).encode())
+
+    def prepare(self, device: str) -> None:
+        pass  # the fit runs on the CPU: a glyph's few hundred steps are too small a job for a GPU launch
+
+    def draw(self, glyphs: np.ndarray, options) -> tuple[dict, None]:
+        """glyphs (K,S,S) ink in [0,1] -> gesture arrays; each glyph drawn with a pen as wide as its median
+        stroke (:func:`~igae_robot.images.trace.median_stroke_width`)."""
+        pen_px = np.array([median_stroke_width(g > 0.5) for g in glyphs])
+        drawings = [to_steps(trace_strokes(g > 0.5, p), max(1.0, p / 2)) for g, p in zip(glyphs, pen_px)]
+        for start in range(0, len(glyphs), options.batch_size):
+            part = slice(start, start + options.batch_size)
+            drawings[part] = fit_drawings(drawings[part], glyphs[part], pen_px[part], self.fit_steps, self.lr_px)
+        return _pen_arrays(drawings, self.size), None
+
+
+def _pen_arrays(drawings, size: int) -> dict[str, np.ndarray]:
+    """Drawings (crop pixels) as gesture arrays in canvas units, padded with pen-up steps to one length."""
+    t = max([1] + [len(d.points) for d in drawings])
+    points = np.zeros((len(drawings), t, 2))
+    intensity = np.zeros((len(drawings), t))
+    for k, d in enumerate(drawings):
+        n = len(d.points)
+        points[k, :n] = d.points / size
+        points[k, n:] = points[k, n - 1] if n else 0.5
+        intensity[k, :n] = d.down
+    return {"points": points, "pressure": np.full((len(drawings), t), 0.5), "intensity": intensity}
+
+
+def _concat(parts: list[dict], steps: int) -> dict[str, np.ndarray]:
+    if not parts:  # no glyph in the whole batch (blank images)
+        return {"points": np.zeros((0, steps, 2)), "pressure": np.zeros((0, steps)), "intensity": np.zeros((0, steps))}
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _arrays(g: GestureTensors, n: int) -> dict[str, np.ndarray]:
+    g = g[:n]
+    return {
+        "points": g.positions().detach().cpu().double().numpy(),
+        "pressure": g.pressure.detach().cpu().double().numpy(),
+        "intensity": g.intensity.detach().cpu().double().numpy(),
+    }

@@ -1,0 +1,91 @@
+"""The centreline planner: every line of the ink drawn, with as few pen lifts as the drawing allows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from igae_robot.images.trace import plan_strokes, prune_spurs, stroke_graph, trace_strokes
+
+
+def _ink(lines, size=64, width=5, dots=()):
+    im = Image.new("L", (size, size), 0)
+    d = ImageDraw.Draw(im)
+    for line in lines:
+        d.line(line, fill=255, width=width, joint="curve")
+    for x, y in dots:
+        d.ellipse((x - 3, y - 3, x + 3, y + 3), fill=255)
+    return np.asarray(im) > 127
+
+
+def _covers_skeleton(strokes, binary, tolerance=2.5):
+    """Every skeleton pixel within half the pen (5 px) of a stroke: the pen covers it (spurs shorter than
+    the pen's width are left out on purpose)."""
+    from skimage.morphology import skeletonize
+
+    pixels = np.argwhere(skeletonize(binary))[:, ::-1] + 0.5  # (x, y) centres
+    points = np.concatenate([_dense(s) for s in strokes])
+    dist = np.linalg.norm(pixels[:, None] - points[None], axis=2).min(axis=1)
+    return dist.max() <= tolerance, dist.max()
+
+
+def _dense(stroke):
+    if len(stroke) < 2:
+        return stroke
+    parts = [np.linspace(a, b, max(2, int(np.linalg.norm(b - a) * 2) + 1)) for a, b in zip(stroke[:-1], stroke[1:])]
+    return np.concatenate(parts)
+
+
+SHAPES = {
+    "line": ([[(10, 32), (54, 32)]], 1),
+    "T": ([[(18, 12), (46, 12)], [(32, 12), (32, 56)]], 1),  # half the bar (14 px) drawn twice
+    "X": ([[(10, 10), (54, 54)], [(54, 10), (10, 54)]], 2),  # two arms (62 px) to redraw: a lift is cheaper
+    "E": ([[(50, 8), (14, 8), (14, 56), (50, 56)], [(14, 32), (30, 32)]], 1),  # the short bar twice
+    "O": ([[(32, 8), (54, 32), (32, 56), (10, 32), (32, 8)]], 1),
+    "two pieces": ([[(8, 10), (8, 54)], [(30, 10), (56, 54)]], 2),
+}
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_draws_every_line_with_the_fewest_lifts(name):
+    lines, strokes_expected = SHAPES[name]
+    binary = _ink(lines)
+    strokes = trace_strokes(binary, width=5.0)
+    ok, worst = _covers_skeleton(strokes, binary)
+    assert ok, f"{name}: a skeleton pixel is {worst:.2f} px from every stroke"
+    assert len(strokes) == strokes_expected, [len(s) for s in strokes]
+
+
+def test_without_retracing_a_junction_costs_a_lift():
+    binary = _ink(SHAPES["T"][0])
+    graph = prune_spurs(stroke_graph(binary), 5.0)
+    assert len(plan_strokes(graph, max_retrace=0.0)) == 2
+    assert len(plan_strokes(graph, max_retrace=100.0)) == 1
+
+
+def test_a_far_retrace_is_a_lift_instead():
+    # An H: six odd nodes (four ends, two junctions), every pair at least a 24-pixel half post apart.
+    binary = _ink([[(8, 8), (8, 56)], [(56, 8), (56, 56)], [(8, 32), (56, 32)]])
+    assert len(trace_strokes(binary, width=5.0, max_retrace=20.0)) == 3
+    assert len(trace_strokes(binary, width=5.0, max_retrace=200.0)) == 1
+
+
+def test_dots_are_strokes_of_one_point_and_blank_is_nothing():
+    binary = _ink([], dots=[(20, 20), (40, 40)])
+    strokes = trace_strokes(binary, width=5.0)
+    assert len(strokes) == 2 and all(len(s) <= 3 for s in strokes)
+    assert trace_strokes(np.zeros((16, 16), bool), width=2.0) == []
+
+
+def test_spurs_go_and_real_branches_stay():
+    graph = stroke_graph(_ink(SHAPES["T"][0]))
+    kept = prune_spurs(graph, 5.0)
+    assert sorted(kept.degrees()[kept.degrees() > 0].tolist()) == [1, 1, 1, 3]
+
+
+def test_strokes_start_and_end_on_the_ink():
+    binary = _ink(SHAPES["E"][0])
+    for stroke in trace_strokes(binary, width=5.0):
+        cols, rows = np.floor(stroke).astype(int).T
+        assert binary[rows, cols].mean() > 0.95
