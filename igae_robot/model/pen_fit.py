@@ -7,6 +7,16 @@ IoU between the pen's picture and the source ink:
 
     loss = 1 - sum(c * t) / sum(c + t - c * t)        c: pen render, t: ink, per glyph
 
+The picture is the pen's own: a pixel is inked as far as the *nearest* pen-down segment reaches it,
+
+    c = sigmoid((r - min_s d_s) / edge)                                (:func:`render_pen_max`)
+
+not the union 1 - prod(1 - c_s) of :func:`~igae_robot.model.render_pen.render_pen`.  Along a polyline every
+edge pixel sits in the soft edge of two or three segments, and the union widens the line there: drawn
+by Pillow, the union's fit scored 0.954 on 8 Omniglot drawings, the nearest-segment fit 0.983 (trace
+alone 0.908).  Each segment is evaluated only on a window of pixels around it (the edge is flat a few
+pixels beyond the pen), and the canvas takes the maximum with ``scatter_reduce``.
+
 Strokes and pen lifts stay as given (topology is the tracer's job); the pen width is the machine's,
 fixed.  Glyphs are independent (Adam is element-wise and each loss sees only its own glyph), so a
 batch gives the same drawing as one glyph at a time.  The fit works at the source's resolution:
@@ -20,10 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from igae_robot.model.render_pen import render_pen
+__all__ = ["PenDrawing", "to_steps", "fit_drawings", "render_pen_max"]
 
-__all__ = ["PenDrawing", "to_steps", "fit_drawings"]
+EDGE_PX = 0.25  # the anti-aliased edge, pixels (as render_pen's)
 
 
 @dataclass
@@ -88,7 +99,7 @@ def fit_drawings(
     width = torch.from_numpy(pens / side).float()[:, None].expand_as(down_t).contiguous()
     optimiser = torch.optim.Adam([xy], lr=lr_px / side)
     for _ in range(steps):
-        canvas = render_pen(xy, down_t, width, (side, side))[:, 0]
+        canvas = render_pen_max(xy, down_t, width, side)
         inter = (canvas * target).sum((1, 2))
         union = (canvas + target - canvas * target).sum((1, 2)).clamp(min=1e-6)
         loss = (1.0 - inter / union).sum()
@@ -110,3 +121,35 @@ def _pad(drawings: list[PenDrawing]) -> tuple[np.ndarray, np.ndarray]:
             xy[k, len(d.points) :] = d.points[-1]
         down[k, : len(d.points)] = d.down
     return xy, down
+
+
+def render_pen_max(xy: torch.Tensor, down: torch.Tensor, width: torch.Tensor, side: int) -> torch.Tensor:
+    """The pen's picture (N,side,side): xy (N,T,2) canvas units of a square canvas, down (N,T) in {0,1}
+    (a segment is drawn between two pen-down steps, a dot for a lone one), width (N,T) canvas units.
+    Each pixel takes the coverage of its nearest segment (module doc)."""
+    n, t, _ = xy.shape
+    px = xy * side  # pixels
+    start = torch.cat([px[:, :-1], px], dim=1)  # segments, then every step as a dot (zero length)
+    end = torch.cat([px[:, 1:], px], dim=1)
+    lone = down * F.pad(1 - down[:, :-1], (1, 0), value=1.0) * F.pad(1 - down[:, 1:], (0, 1), value=1.0)
+    live = torch.cat([down[:, :-1] * down[:, 1:], lone], dim=1) > 0.5
+    radius = torch.cat([(width[:, :-1] + width[:, 1:]) / 4, width / 2], dim=1) * side
+    reach = float(radius.detach().max()) + 8 * EDGE_PX + 1  # beyond it a pixel's coverage is < 1e-13
+    lo = torch.floor(torch.minimum(start, end).detach() - reach)  # (N,S,2) window corner, pixels
+    # The window fits the longest drawn segment; pen-up moves (not drawn) may be long and must not widen it.
+    extent = ((torch.maximum(start, end) - torch.minimum(start, end)).detach().amax(-1) * live).max()
+    k = int(torch.ceil(extent + 2 * reach).item()) + 1
+    offsets = torch.stack(torch.meshgrid(torch.arange(k), torch.arange(k), indexing="xy"), dim=-1).reshape(-1, 2).to(px)
+    cells = lo[:, :, None] + offsets  # (N,S,K*K,2) pixel corners (x, y)
+    centre = cells + 0.5
+    seg = end - start
+    rel = centre - start[:, :, None]
+    along = ((rel * seg[:, :, None]).sum(-1) / ((seg * seg).sum(-1, keepdim=True) + 1e-12)).clamp(0.0, 1.0)
+    diff = rel - along[..., None] * seg[:, :, None]
+    dist = torch.sqrt((diff * diff).sum(-1) + 1e-12)
+    inside = ((cells >= 0) & (cells < side)).all(-1) & live[:, :, None]
+    cover = torch.sigmoid((radius[:, :, None] - dist) / EDGE_PX) * inside
+    index = (cells[..., 1].clamp(0, side - 1) * side + cells[..., 0].clamp(0, side - 1)).long()
+    canvas = torch.zeros(n, side * side, dtype=xy.dtype, device=xy.device)
+    canvas = canvas.scatter_reduce(1, index.reshape(n, -1), cover.reshape(n, -1), reduce="amax", include_self=True)
+    return canvas.reshape(n, side, side)
