@@ -49,9 +49,9 @@ def test_each_glyph_is_fitted_as_if_alone():
     start = [_start(ink, 3.5) for ink in inks]
     together = fit_drawings(start, inks, np.array([3.5, 3.0, 4.0]), steps=10)
     alone = fit_drawings(start[1:2], inks[1:2], 3.0, steps=10)
-    # To a fiftieth of a pixel: the batch's windows are larger (its widest pen), so float32 sums run in
-    # another order, and Adam turns tiny gradient differences into steps of its own size (measured 0.008 px).
-    assert np.abs(together[1].points - alone[0].points).max() < 0.02
+    # Float32 sums run in another order in a batch (its windows are larger); with Adam's eps at 1e-8 that
+    # noise, where the true gradient is zero, moved points by 0.4 px; the fit's eps of 1e-4 keeps them put.
+    assert np.abs(together[1].points - alone[0].points).max() < 1e-3
 
 
 def test_no_steps_or_no_glyphs_change_nothing():

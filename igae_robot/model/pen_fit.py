@@ -97,7 +97,9 @@ def fit_drawings(
     xy = torch.from_numpy(xy / side).float().requires_grad_()  # canvas units: the square canvas is [0,1]
     down_t = torch.from_numpy(down).float()
     width = torch.from_numpy(pens / side).float()[:, None].expand_as(down_t).contiguous()
-    optimiser = torch.optim.Adam([xy], lr=lr_px / side)
+    # eps well above float32 noise in the gradients: a point whose gradient is only noise (mid-way along a
+    # straight line) must stay put, not drift by Adam's full step in a random direction.
+    optimiser = torch.optim.Adam([xy], lr=lr_px / side, eps=1e-4)
     for _ in range(steps):
         canvas = render_pen_max(xy, down_t, width, side)
         inter = (canvas * target).sum((1, 2))
