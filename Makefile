@@ -10,9 +10,17 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # torch 2.13.0 is pinned: on the project's machines it is the local CPU build (no CUDA downloads).
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup system-deps demo test benchmarks clean
+.PHONY: setup system-deps bench-deps demo test benchmarks clean
 
 setup: $(STAMP)
+
+# benchmarks/pen_fidelity.py: potrace (a baseline) and the faces it draws letters with (printed,
+# handwriting, Devanagari, Hangul), all from Debian's packages.
+bench-deps:
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends potrace fonts-dkg-handwriting fonts-breip \
+	  fonts-femkeklaver fonts-humor-sans fonts-rufscript fonts-ecolier-court fonts-dancingscript fonts-bwht \
+	  fonts-liberation fonts-freefont-ttf fonts-lohit-deva fonts-unfonts-core >/dev/null
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
