@@ -128,30 +128,47 @@ def _pad(drawings: list[PenDrawing]) -> tuple[np.ndarray, np.ndarray]:
 def render_pen_max(xy: torch.Tensor, down: torch.Tensor, width: torch.Tensor, side: int) -> torch.Tensor:
     """The pen's picture (N,side,side): xy (N,T,2) canvas units of a square canvas, down (N,T) in {0,1}
     (a segment is drawn between two pen-down steps, a dot for a lone one), width (N,T) canvas units.
-    Each pixel takes the coverage of its nearest segment (module doc)."""
-    n, t, _ = xy.shape
+    Each pixel takes the coverage of its nearest segment (module doc).
+
+    Only drawn pieces are evaluated, each on a square window of pixels around it; windows come in a few
+    sizes (powers of two) so that one long segment does not make every window large."""
+    n = xy.shape[0]
     px = xy * side  # pixels
     start = torch.cat([px[:, :-1], px], dim=1)  # segments, then every step as a dot (zero length)
     end = torch.cat([px[:, 1:], px], dim=1)
     lone = down * F.pad(1 - down[:, :-1], (1, 0), value=1.0) * F.pad(1 - down[:, 1:], (0, 1), value=1.0)
     live = torch.cat([down[:, :-1] * down[:, 1:], lone], dim=1) > 0.5
     radius = torch.cat([(width[:, :-1] + width[:, 1:]) / 4, width / 2], dim=1) * side
-    reach = float(radius.detach().max()) + 8 * EDGE_PX + 1  # beyond it a pixel's coverage is < 1e-13
-    lo = torch.floor(torch.minimum(start, end).detach() - reach)  # (N,S,2) window corner, pixels
-    # The window fits the longest drawn segment; pen-up moves (not drawn) may be long and must not widen it.
-    extent = ((torch.maximum(start, end) - torch.minimum(start, end)).detach().amax(-1) * live).max()
-    k = int(torch.ceil(extent + 2 * reach).item()) + 1
-    offsets = torch.stack(torch.meshgrid(torch.arange(k), torch.arange(k), indexing="xy"), dim=-1).reshape(-1, 2).to(px)
-    cells = lo[:, :, None] + offsets  # (N,S,K*K,2) pixel corners (x, y)
-    centre = cells + 0.5
-    seg = end - start
-    rel = centre - start[:, :, None]
-    along = ((rel * seg[:, :, None]).sum(-1) / ((seg * seg).sum(-1, keepdim=True) + 1e-12)).clamp(0.0, 1.0)
-    diff = rel - along[..., None] * seg[:, :, None]
-    dist = torch.sqrt((diff * diff).sum(-1) + 1e-12)
-    inside = ((cells >= 0) & (cells < side)).all(-1) & live[:, :, None]
-    cover = torch.sigmoid((radius[:, :, None] - dist) / EDGE_PX) * inside
-    index = (cells[..., 1].clamp(0, side - 1) * side + cells[..., 0].clamp(0, side - 1)).long()
-    canvas = torch.zeros(n, side * side, dtype=xy.dtype, device=xy.device)
-    canvas = canvas.scatter_reduce(1, index.reshape(n, -1), cover.reshape(n, -1), reduce="amax", include_self=True)
+    glyph, piece = live.nonzero(as_tuple=True)  # the drawn pieces, (M,) each
+    start, end, radius = start[glyph, piece], end[glyph, piece], radius[glyph, piece]  # (M,2), (M,2), (M,)
+    reach = radius.detach() + 8 * EDGE_PX + 1  # beyond it a pixel's coverage is < 1e-13
+    lo = torch.floor(torch.minimum(start, end).detach() - reach[:, None])  # (M,2) window corner, pixels
+    extent = (torch.maximum(start, end) - torch.minimum(start, end)).detach().amax(-1) + 2 * reach + 1
+    window = torch.clamp(2 ** torch.ceil(torch.log2(extent)), min=8).long()  # (M,) window side
+    canvas = torch.zeros(n * side * side, dtype=xy.dtype, device=xy.device)
+    for k in torch.unique(window).tolist():
+        m = window == k
+        cover, index = _window_cover(start[m], end[m], radius[m], lo[m], k, side)
+        index = index + (glyph[m] * side * side)[:, None]
+        canvas = canvas.scatter_reduce(0, index.reshape(-1), cover.reshape(-1), reduce="amax", include_self=True)
     return canvas.reshape(n, side, side)
+
+
+def _window_cover(start, end, radius, lo, k: int, side: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Coverage (M,K*K) of each piece on its K x K window of pixels, and the pixels' indices in the canvas
+    (off-canvas pixels get coverage 0).  x and y are kept apart: no reductions over a last axis of 2."""
+    grid = torch.arange(k, dtype=start.dtype, device=start.device)
+    cell_x = lo[:, 0, None] + grid.repeat(k)  # (M,K*K) pixel corners, row by row of the window
+    cell_y = lo[:, 1, None] + grid.repeat_interleave(k)
+    seg_x, seg_y = (end - start).unbind(-1)
+    rel_x = cell_x + 0.5 - start[:, 0, None]
+    rel_y = cell_y + 0.5 - start[:, 1, None]
+    length2 = (seg_x * seg_x + seg_y * seg_y)[:, None] + 1e-12
+    along = ((rel_x * seg_x[:, None] + rel_y * seg_y[:, None]) / length2).clamp(0.0, 1.0)
+    off_x = rel_x - along * seg_x[:, None]
+    off_y = rel_y - along * seg_y[:, None]
+    dist = torch.sqrt(off_x * off_x + off_y * off_y + 1e-12)
+    inside = (cell_x >= 0) & (cell_x < side) & (cell_y >= 0) & (cell_y < side)
+    cover = torch.sigmoid((radius[:, None] - dist) / EDGE_PX) * inside
+    index = (cell_y.clamp(0, side - 1) * side + cell_x.clamp(0, side - 1)).long()
+    return cover, index
