@@ -180,12 +180,13 @@ def check(
     file: Path = typer.Argument(..., help="an exported file: .svg .gcode .json .csv .script"),
     against: List[Path] = typer.Option(..., help="the gestures .npz it came from, or the source images (one per glyph)"),
     min_iou: float = typer.Option(0.99, help="fail when any glyph's IoU is below this"),
-    size: Optional[int] = typer.Option(None, help="canvas side in pixels (default: the model's, from the gestures file, else 28)"),
+    size: Optional[int] = typer.Option(None, help="canvas side in pixels (default: the model's, from the gestures file, else 28; the pen engine's: 112)"),
     var_coef: Optional[float] = typer.Option(None, help="marker variance = pressure * var_coef + var_eps (default: the model's)"),
     var_eps: Optional[float] = typer.Option(None),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
-    """Read an exported file back, re-render it with the model's renderer, and score it (IoU, MSE).
+    """Read an exported file back, re-render it, and score it (IoU, MSE): against source images as a plotter
+    draws the file (a round pen as wide as the source's median stroke), against gestures with the model's markers.
 
     Exit code 1 when a glyph scores below --min-iou.
     """

@@ -12,7 +12,10 @@ What is compared, exactly:
   as a pen draws it.  So the check measures what the exporter changed (layout round trip,
   simplification, merging, ordering, number precision, clipping), not the model's fidelity.
 * **Source side** (``against`` images). The source image itself, as the model saw it (28x28
-  glyph), which measures the whole chain including the model.
+  glyph), which measures the whole chain including the model.  Here the file side is drawn as a
+  plotter draws it: its strokes stroked by Pillow with a round pen as wide as the source's median
+  stroke (:func:`pen_canvases`), not with the model's markers: a score against the source must not
+  depend on the model's own picture.
 
 Scores at the model's resolution: IoU of the canvases binarised at 0.5 and MSE of the raw
 canvases, per glyph and for the whole sheet.  The sheet's IoU pools every glyph (total
@@ -45,6 +48,7 @@ from igae_robot.paper.sheet import Sheet, stroke_polyline
 
 __all__ = [
     "GlyphScore", "CheckReport", "gesture_polylines", "glyph_strokes", "check_sheet", "score_sheets", "score_sheets_pen",
+    "pen_canvases",
     "DEFAULT_MIN_IOU",
 ]
 
@@ -175,30 +179,34 @@ def score_sheets(
     return iou.tolist(), mse.tolist()
 
 
-def score_sheets_pen(
-    sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], size: int,
-) -> tuple[list[float], list[float]]:
-    """(IoU, MSE) per sheet as a plotter draws it: every glyph's exported strokes stroked by Pillow with a
-    round pen as wide as the glyph's median stroke (:func:`~igae_robot.images.pen_draw.pen_coverage`,
-    :func:`~igae_robot.images.trace.median_stroke_width`) against its glyph crop (K,S,S) binarised at 0.5,
-    averaged over the sheet's glyphs (none: (1, 0))."""
+def score_sheets_pen(sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], size: int) -> tuple[list[float], list[float]]:
+    """(IoU, MSE) per sheet as a plotter draws it (:func:`pen_canvases`) against its glyph crops (K,S,S)
+    binarised at 0.5, averaged over the sheet's glyphs (none: (1, 0))."""
     per_sheet = np.array([len(t) for t in inputs], dtype=np.intp)
-    values, counts, per_glyph = glyph_strokes(sheets, per_sheet)
-    stroke_ends = np.cumsum(counts)
-    glyph_ends = np.cumsum(per_glyph)
-    targets = np.concatenate(inputs) if per_sheet.sum() else np.zeros((0, size, size))
-    ious, mses = [], []
-    for k, target in enumerate(targets):
-        strokes = range(glyph_ends[k] - per_glyph[k], glyph_ends[k])
-        lines = [values[stroke_ends[j] - counts[j] : stroke_ends[j], :2] * size for j in strokes]
-        cover = pen_coverage(lines, target.shape, median_stroke_width(target > 0.5))
-        drawn, ink = cover > 0.5, target > 0.5
-        union = (drawn | ink).sum()
-        ious.append(float((drawn & ink).sum() / union) if union else 1.0)
-        mses.append(float(((cover - target) ** 2).mean()))
+    if not per_sheet.sum():
+        return [1.0] * len(sheets), [0.0] * len(sheets)
+    targets = np.concatenate(inputs)
+    inter, union, mse = _scores(torch.from_numpy(pen_canvases(glyph_strokes(sheets, per_sheet), targets))[:, None],
+                                torch.from_numpy(np.asarray(targets, dtype=np.float32))[:, None])
+    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     first = np.cumsum(per_sheet) - per_sheet
-    return ([float(np.mean(ious[f : f + n])) if n else 1.0 for f, n in zip(first, per_sheet)],
-            [float(np.mean(mses[f : f + n])) if n else 0.0 for f, n in zip(first, per_sheet)])
+    return ([float(iou[f : f + n].mean()) if n else 1.0 for f, n in zip(first, per_sheet)],
+            [float(mse[f : f + n].mean()) if n else 0.0 for f, n in zip(first, per_sheet)])
+
+
+def pen_canvases(strokes: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray) -> np.ndarray:
+    """Every glyph's strokes (as :func:`glyph_strokes` gives them) drawn by Pillow with a round pen as wide
+    as the median stroke of its target (K,S,S) (:func:`~igae_robot.images.pen_draw.pen_coverage`,
+    :func:`~igae_robot.images.trace.median_stroke_width`): what a plotter draws, (K,S,S) float32."""
+    values, counts, per_glyph = strokes
+    size = targets.shape[-1]
+    stroke_ends, glyph_ends = np.cumsum(counts), np.cumsum(per_glyph)
+    out = np.zeros(targets.shape, dtype=np.float32)
+    for k, target in enumerate(targets):
+        lines = [values[stroke_ends[j] - counts[j] : stroke_ends[j], :2] * size for j in range(glyph_ends[k] - per_glyph[k], glyph_ends[k])]
+        # A blank target has no stroke width; the drawing is still drawn, with a one-pixel pen.
+        out[k] = pen_coverage(lines, target.shape, max(1.0, median_stroke_width(target > 0.5)))
+    return out
 
 
 def _scores(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -246,12 +254,13 @@ def check_sheet(
     unplaced = next((p.glyph for p in sheet.polylines if p.glyph not in placements), None)
     if unplaced is not None:
         raise CheckError(f"{file}: a stroke belongs to glyph {unplaced}, which has no placement")
-    drawn = render_strokes(*glyph_strokes([sheet], [count]), size, var_coef, var_eps)
     if gestures is not None:
+        drawn = render_strokes(*glyph_strokes([sheet], [count]), size, var_coef, var_eps)
         source = render_polylines([gesture_polylines(g, sheet.threshold, sheet.release) for g in gestures], size, var_coef, var_eps)
-    else:
+    else:  # the source itself: judged as a plotter draws the file (a round pen as wide as the source's strokes)
         if images.shape[1:] != (size, size):
             raise CheckError(f"{against}: images are {images.shape[1:]}, expected {size}x{size}")
+        drawn = torch.from_numpy(pen_canvases(glyph_strokes([sheet], [count]), np.asarray(images, dtype=np.float32)))[:, None]
         source = torch.as_tensor(np.asarray(images, dtype=np.float32))[:, None]
     inter, union, mse = _scores(drawn, source)
     scores = tuple(

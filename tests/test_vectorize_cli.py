@@ -142,7 +142,8 @@ def test_kill_9_then_resume_gives_the_same_outputs(tmp_path, ckpt):
         assert a[name] == b[name]
 
 
-def test_check_against_the_source_image_scores_what_the_manifest_says(tmp_path, ckpt):
+@pytest.mark.parametrize("engine", ["model", "pen"])
+def test_check_against_the_source_image_scores_what_the_manifest_says(tmp_path, ckpt, engine):
     # `igae check --against image` and `igae vectorize` must prepare an image the same way, or the
     # re-render check would judge a vectorized file against a different target than its manifest did.
     folder = tmp_path / "in"
@@ -154,15 +155,18 @@ def test_check_against_the_source_image_scores_what_the_manifest_says(tmp_path, 
     draw.ellipse([8, 8, 24, 24], fill=0)
     im.save(folder / "seven.png")
     out = tmp_path / "out"
-    result = runner.invoke(app, ["vectorize", str(folder), "-o", str(out), "--model", ckpt, "--format", "svg",
+    # Both judged as a plotter draws the file: a round pen as wide as the source's median stroke, on the
+    # engine's canvas (the tiny test model's 28 px, the pen engine's 112 px).
+    model, size, least = (["--model", ckpt], "28", 0.05) if engine == "model" else ([], "112", 0.8)
+    result = runner.invoke(app, ["vectorize", str(folder), "-o", str(out), *model, "--format", "svg",
                                  "--refine", "60", "--workers", "0"])
     assert result.exit_code == 0, result.output
     record = _manifest(out)["seven.png"]
     check = runner.invoke(app, ["check", str(out / "seven.svg"), "--against", str(folder / "seven.png"), "--json",
-                                "--min-iou", "0"])
+                                "--min-iou", "0", "--size", size])
     assert check.exit_code == 0, check.output
     report = json.loads(check.output)
-    assert record["iou"] > 0.2  # a real drawing, not an empty page scoring zero twice
+    assert record["iou"] > least  # a real drawing, not an empty page scoring zero twice
     assert report["glyph_iou_mean"] == pytest.approx(record["iou"], abs=0.02)
 
 

@@ -264,7 +264,7 @@ def _com_offsets(inks: np.ndarray) -> np.ndarray:
 
 
 def glyph_inputs(
-    inks: np.ndarray, widths: np.ndarray, split: str = "auto", size: int = 28, box: int = 20
+    inks: np.ndarray, widths: np.ndarray, split: str = "auto", size: int = 28, box: int = 20, glyph_strokes: float = 12.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The model inputs of every image of a stack (N,H,W) of same-size inks, as :func:`glyph_crops`
     of :func:`find_pieces` makes them one by one.
@@ -272,12 +272,13 @@ def glyph_inputs(
     Returns glyphs (K,size,size) float32 image after image, counts (N,) glyphs per image, and
     transforms (K,3): scale, offset_x, offset_y of each glyph's :class:`GlyphTransform`.  Images that
     are one glyph already in the model's format (the MNIST digits) are recognised for the whole
-    stack at once and pass through; the others are cut one by one.
+    stack at once and pass through; the others are cut one by one.  glyph_strokes: the largest glyph,
+    in stroke widths, that ``"auto"`` keeps whole (see :func:`find_pieces`).
     """
     if split not in SPLIT_MODES:
         raise ConfigError(f"unknown split mode {split!r}; known: {', '.join(SPLIT_MODES)}")
     n, h, w = inks.shape
-    whole = np.full(n, split == "none") | ((split == "auto") & (widths > 0) & _fits_one_glyph(inks, widths))
+    whole = np.full(n, split == "none") | ((split == "auto") & (widths > 0) & _fits_one_glyph(inks, widths, glyph_strokes))
     through = whole & _is_model_input(inks, size, box)
     if through.all():
         return inks.astype(np.float32), np.ones(n, dtype=np.intp), np.tile([float(size), 0.0, 0.0], (n, 1))
@@ -286,7 +287,7 @@ def glyph_inputs(
         if through[i]:
             g, ts = inks[i : i + 1].astype(np.float32), [GlyphTransform(float(size), 0.0, 0.0, (w, h))]
         else:
-            g, ts = glyph_crops(inks[i], find_pieces(inks[i], split, width=float(widths[i])), size, box)
+            g, ts = glyph_crops(inks[i], find_pieces(inks[i], split, glyph_strokes, width=float(widths[i])), size, box)
         glyphs.append(g)
         transforms += [(t.scale, t.offset_x, t.offset_y) for t in ts]
         counts[i] = len(ts)

@@ -4,12 +4,13 @@ Both take the glyph crops of stage 1 (K,S,S) and give gesture arrays {points (K,
 pressure (K,T), intensity (K,T)} that the one sheet pipeline places and writes; each also says how
 its drawings are judged (``fidelity``) and what shapes its output (``key``, for resume).
 
-* :class:`ModelEngine` -- a checkpoint's encoder [+ ``--refine`` through its marker renderer]; judged by
-  re-rendering the exported strokes with the model's markers (the model's own picture).
+* :class:`ModelEngine` -- a checkpoint's encoder [+ ``--refine`` through its marker renderer].
 * :class:`PenEngine` -- the ink's centreline planned for few pen lifts
   (:func:`~igae_robot.images.trace.trace_strokes`), then fitted through the pen renderer so that a pen as wide
-  as the source's strokes covers the ink (:func:`~igae_robot.model.pen_fit.fit_drawings`); judged as a
-  plotter draws: the exported strokes stroked with that round pen by Pillow, IoU against the glyph's ink.
+  as the source's strokes covers the ink (:func:`~igae_robot.model.pen_fit.fit_drawings`).
+
+Both are judged as a plotter draws: the exported strokes stroked by Pillow with a round pen as wide as the
+glyph's median stroke, IoU against the glyph's ink (:func:`~igae_robot.check.score_sheets_pen`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.model.pen_fit import fit_drawings, to_steps
 from igae_robot.model.refine import refine
 from igae_robot.model.tensors import GestureTensors
+from igae_robot.vectorize.stages import Crop
 
 __all__ = ["ModelEngine", "PenEngine", "PEN_CANVAS", "PEN_FIT_STEPS"]
 
@@ -43,8 +45,10 @@ class ModelEngine:
     checkpoint: Checkpoint
 
     @property
-    def size(self) -> int:
-        return self.checkpoint.config.model.image_size
+    def crop(self) -> Crop:
+        """MNIST's framing, which the model was trained on: a 20/28 box, glyphs up to 12 stroke widths."""
+        size = self.checkpoint.config.model.image_size
+        return Crop(size, round(size * 20 / 28), 12.0)
 
     @property
     def dt_s(self) -> float:
@@ -52,8 +56,8 @@ class ModelEngine:
 
     @property
     def fidelity(self) -> tuple:
-        m = self.checkpoint.config.model
-        return ("markers", m.image_size, m.var_coef, m.var_eps)
+        # Against the source, as a plotter draws the file (issue 13): not the model's own markers.
+        return ("pen", self.checkpoint.config.model.image_size)
 
     def key(self, h: "hashlib._Hash") -> None:
         for name, tensor in sorted(self.checkpoint.model.state_dict().items()):
@@ -97,6 +101,12 @@ class PenEngine:
     lr_px: float = 0.3
     size: int = PEN_CANVAS
     dt_s: float = PEN_DT_S
+
+    @property
+    def crop(self) -> Crop:
+        """The ink in a box of 5/7 of the crop, whole while it spans up to 32 stroke widths (the pen is then
+        still 2.5 crop pixels wide; a model needs glyphs of 12 widths or less, the fit does not)."""
+        return Crop(self.size, round(self.size * 5 / 7), 32.0)
 
     @property
     def fidelity(self) -> tuple:

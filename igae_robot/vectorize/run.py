@@ -37,7 +37,7 @@ from igae_robot.vectorize.sheets import Context, _chunk_of, _finish
 from igae_robot.vectorize.sources import (
     PARTS, _base_record, _check_outputs, _is_done, _make_folder, _Manifest, _part_path, _read_previous, _settings_key,
 )
-from igae_robot.vectorize.stages import _ImageSet, _Loaded
+from igae_robot.vectorize.stages import Crop, _ImageSet, _Loaded
 
 __all__ = ["vectorize"]
 
@@ -120,7 +120,7 @@ def _run(
             pool = multiprocessing.get_context().Pool(options.workers, _init_worker, (os.getpid(),))
         pending: collections.deque = collections.deque()  # batches being exported, oldest first
         with _encoder_threads(options):
-            for batch in itertools.chain(_batches(todo, options, engine.size), [None]):
+            for batch in itertools.chain(_batches(todo, options, engine.crop), [None]):
                 if batch is not None:  # encode this batch while the workers export the one before
                     pending.append(_submit(batch, todo, engine, context, pool))
                 while pending and (batch is None or len(pending) > 1):
@@ -177,9 +177,9 @@ def _collect(submitted: _Submitted) -> list[tuple[dict, str]]:
     return done
 
 
-def _batches(sources: Sequence[Source], options: VectorizeOptions, size: int) -> Iterator[_Loaded]:
+def _batches(sources: Sequence[Source], options: VectorizeOptions, crop: Crop) -> Iterator[_Loaded]:
     loader = torch.utils.data.DataLoader(
-        _ImageSet(sources, options, size),
+        _ImageSet(sources, options, crop),
         batch_size=options.batch_size,
         num_workers=options.workers,
         collate_fn=_as_is,  # __getitems__ made the whole batch already

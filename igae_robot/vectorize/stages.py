@@ -39,20 +39,30 @@ class _Loaded:
     errors: dict[int, str]  # position in the batch -> why that image failed
 
 
+@dataclass(frozen=True)
+class Crop:
+    """How an engine wants its glyphs: crops ``size`` pixels square, the ink scaled into ``box`` pixels,
+    and one glyph per image while the ink fits ``glyph_strokes`` stroke widths (else cut into pieces)."""
+
+    size: int
+    box: int
+    glyph_strokes: float
+
+
 class _ImageSet(torch.utils.data.Dataset):
     """The todo list; a loader batch of images is read and cut together (``__getitems__``)."""
 
-    def __init__(self, sources: Sequence[Source], options: VectorizeOptions, size: int):
-        self.sources, self.options, self.size = list(sources), options, size
+    def __init__(self, sources: Sequence[Source], options: VectorizeOptions, crop: Crop):
+        self.sources, self.options, self.crop = list(sources), options, crop
 
     def __len__(self) -> int:
         return len(self.sources)
 
     def __getitems__(self, indices: list[int]) -> _Loaded:
-        return _load(self.sources, indices, self.options, self.size)
+        return _load(self.sources, indices, self.options, self.crop)
 
 
-def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptions, size: int) -> _Loaded:
+def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptions, crop: Crop) -> _Loaded:
     """Read images ``indices`` of ``sources`` and cut them into model inputs.  A bad file becomes an
     error of its own; the others go on.  Same-size images are cut as one stack (an MNIST folder is
     one stack per batch), which costs a few array operations instead of dozens per image."""
@@ -80,7 +90,7 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
             shapes.setdefault(gray.shape, []).append(j)
     for same in shapes.values():
         tic = time.perf_counter()
-        for part in _cut(np.stack([grays[j] for j in same]), options, size, same):
+        for part in _cut(np.stack([grays[j] for j in same]), options, crop, same):
             if isinstance(part[1], str):
                 errors[part[0]] = _reason_text(part[1], sources[indices[part[0]]].path)
             elif not len(part[1][0]):  # ink, but only specks: nothing the model could draw
@@ -93,7 +103,7 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
     done = [j for j in range(n) if j in cut]  # image order (the stacks were cut size by size)
     return _Loaded(
         np.asarray(indices, dtype=np.intp),
-        np.concatenate([cut[j][0] for j in done] or [np.zeros((0, size, size), np.float32)]),
+        np.concatenate([cut[j][0] for j in done] or [np.zeros((0, crop.size, crop.size), np.float32)]),
         counts,
         np.concatenate([cut[j][1] for j in done] or [np.zeros((0, 3))]),
         sizes,
@@ -122,19 +132,19 @@ def _read(paths: list[Path], max_pixels: int) -> list:
         return out
 
 
-def _cut(grays: np.ndarray, options: VectorizeOptions, size: int, positions: list[int]):
+def _cut(grays: np.ndarray, options: VectorizeOptions, crop: Crop, positions: list[int]):
     """Yield (position, (glyphs, transforms, stroke px)) for a stack (N,H,W) of same-size images, or
     (position, error text) for an image that failed; if the stack as a whole fails, one image at a time."""
     try:
         inks = ink_images(grays, options.invert)
         widths = stroke_widths(inks)
-        glyphs, counts, transforms = glyph_inputs(inks, widths, options.split, size, round(size * 20 / 28))
+        glyphs, counts, transforms = glyph_inputs(inks, widths, options.split, crop.size, crop.box, crop.glyph_strokes)
     except Exception as exc:
         if len(grays) == 1:
             yield positions[0], f"{type(exc).__name__}: {exc}" if not isinstance(exc, IgaeError) else str(exc)
             return
         for k, j in enumerate(positions):
-            yield from _cut(grays[k : k + 1], options, size, [j])
+            yield from _cut(grays[k : k + 1], options, crop, [j])
         return
     ends = np.cumsum(counts)
     for k, j in enumerate(positions):
