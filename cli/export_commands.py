@@ -206,7 +206,7 @@ def check(
             _variance(value, option, zero_ok)
     sheet = read_file(file)
     meta: dict = {}
-    gestures = images = None
+    gestures = images = pens = None
     if len(against) == 1 and against[0].suffix.lower() == ".npz":
         gestures = load_gestures(against[0])
         meta = load_gestures_meta(against[0])
@@ -214,17 +214,20 @@ def check(
     elif any(p.suffix.lower() == ".npz" for p in against):
         raise CheckError("--against takes one gestures .npz, or image files (one per glyph), not both")
     else:
-        from igae_robot.images.glyphs import to_glyph
+        from igae_robot.check import source_glyph
         from igae_robot.images.read import read_image
         from igae_robot.model.encode import glyph_box
 
         side = size or 28
-        images = np.stack([to_glyph(read_image(p), size=side, box=glyph_box(side))[0] for p in against])
+        glyphs = [source_glyph(read_image(p), side, glyph_box(side)) for p in against]
+        images = np.stack([g for g, _ in glyphs])
+        pens = np.array([pen for _, pen in glyphs])
         source = f"{len(against)} image(s)"
     report = check_sheet(
         sheet,
         gestures=gestures,
         images=images,
+        pens=pens,
         size=size or int(meta.get("image_size", 28)),
         var_coef=var_coef if var_coef is not None else float(meta.get("var_coef", 0.01)),
         var_eps=var_eps if var_eps is not None else float(meta.get("var_eps", 1e-4)),

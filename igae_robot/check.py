@@ -39,6 +39,7 @@ import torch
 
 from igae_robot.errors import CheckError
 from igae_robot.gesture import Gesture
+from igae_robot.images.glyphs import ink_image, to_glyph
 from igae_robot.images.pen_draw import pen_coverage
 from igae_robot.images.trace import median_stroke_width
 from igae_robot.model.metrics import batch_metrics
@@ -48,7 +49,7 @@ from igae_robot.paper.sheet import Sheet, stroke_polyline
 
 __all__ = [
     "GlyphScore", "CheckReport", "gesture_polylines", "glyph_strokes", "check_sheet", "score_sheets", "score_sheets_pen",
-    "pen_canvases",
+    "pen_canvases", "source_glyph",
     "DEFAULT_MIN_IOU",
 ]
 
@@ -179,14 +180,17 @@ def score_sheets(
     return iou.tolist(), mse.tolist()
 
 
-def score_sheets_pen(sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], size: int) -> tuple[list[float], list[float]]:
-    """(IoU, MSE) per sheet as a plotter draws it (:func:`pen_canvases`) against its glyph crops (K,S,S)
-    binarised at 0.5, averaged over the sheet's glyphs (none: (1, 0))."""
+def score_sheets_pen(
+    sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], pens: Sequence[np.ndarray],
+) -> tuple[list[float], list[float]]:
+    """(IoU, MSE) per sheet as a plotter draws it (:func:`pen_canvases`, ``pens`` (K,) pixels per sheet)
+    against its glyph crops (K,S,S) binarised at 0.5, averaged over the sheet's glyphs (none: (1, 0))."""
     per_sheet = np.array([len(t) for t in inputs], dtype=np.intp)
     if not per_sheet.sum():
         return [1.0] * len(sheets), [0.0] * len(sheets)
     targets = np.concatenate(inputs)
-    inter, union, mse = _scores(torch.from_numpy(pen_canvases(glyph_strokes(sheets, per_sheet), targets))[:, None],
+    pen_px = np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1) for p in pens])
+    inter, union, mse = _scores(torch.from_numpy(pen_canvases(glyph_strokes(sheets, per_sheet), targets, pen_px))[:, None],
                                 torch.from_numpy(np.asarray(targets, dtype=np.float32))[:, None])
     iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     first = np.cumsum(per_sheet) - per_sheet
@@ -194,18 +198,27 @@ def score_sheets_pen(sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], size
             [float(mse[f : f + n].mean()) if n else 0.0 for f, n in zip(first, per_sheet)])
 
 
-def pen_canvases(strokes: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray) -> np.ndarray:
-    """Every glyph's strokes (as :func:`glyph_strokes` gives them) drawn by Pillow with a round pen as wide
-    as the median stroke of its target (K,S,S) (:func:`~igae_robot.images.pen_draw.pen_coverage`,
-    :func:`~igae_robot.images.trace.median_stroke_width`): what a plotter draws, (K,S,S) float32."""
+def source_glyph(gray: np.ndarray, size: int, box: int) -> tuple[np.ndarray, float]:
+    """A source image (H,W) as vectorize prepares it (:func:`~igae_robot.images.glyphs.to_glyph`) and the pen
+    that draws it as it is: its median stroke width, in pixels of the glyph canvas."""
+    glyph, transform = to_glyph(gray, size=size, box=box)
+    return glyph, median_stroke_width(ink_image(gray) > 0.5) / transform.scale * size
+
+
+def pen_canvases(strokes: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray, pen_px: np.ndarray | None = None) -> np.ndarray:
+    """Every glyph's strokes (as :func:`glyph_strokes` gives them) drawn by Pillow with a round pen
+    (:func:`~igae_robot.images.pen_draw.pen_coverage`) on a canvas like its target (K,S,S): what a plotter
+    draws, (K,S,S) float32.  pen_px (K,): the pen, pixels of the canvas -- the source's median stroke;
+    None: the median stroke of each target (:func:`~igae_robot.images.trace.median_stroke_width`)."""
     values, counts, per_glyph = strokes
     size = targets.shape[-1]
     stroke_ends, glyph_ends = np.cumsum(counts), np.cumsum(per_glyph)
     out = np.zeros(targets.shape, dtype=np.float32)
     for k, target in enumerate(targets):
         lines = [values[stroke_ends[j] - counts[j] : stroke_ends[j], :2] * size for j in range(glyph_ends[k] - per_glyph[k], glyph_ends[k])]
+        pen = median_stroke_width(target > 0.5) if pen_px is None else float(pen_px[k])
         # A blank target has no stroke width; the drawing is still drawn, with a one-pixel pen.
-        out[k] = pen_coverage(lines, target.shape, max(1.0, median_stroke_width(target > 0.5)))
+        out[k] = pen_coverage(lines, target.shape, max(1.0, pen))
     return out
 
 
@@ -226,6 +239,7 @@ def check_sheet(
     sheet: Sheet,
     gestures: Sequence[Gesture] | None = None,
     images: np.ndarray | None = None,
+    pens: np.ndarray | None = None,
     size: int = 28,
     var_coef: float = 0.01,
     var_eps: float = 1e-4,
@@ -233,7 +247,8 @@ def check_sheet(
     file: str = "file",
     against: str = "source",
 ) -> CheckReport:
-    """Score a sheet read back from a file against the gestures it came from, or against images (N,H,W) in [0,1]."""
+    """Score a sheet read back from a file against the gestures it came from, or against images (N,H,W) in [0,1]
+    drawn with pens (N,) pixels wide (default: each image's median stroke; see :func:`source_glyph`)."""
     if (gestures is None) == (images is None):
         raise CheckError("check needs exactly one source: gestures or images")
     if not (math.isfinite(var_coef) and var_coef >= 0 and math.isfinite(var_eps) and var_eps > 0):
@@ -260,7 +275,7 @@ def check_sheet(
     else:  # the source itself: judged as a plotter draws the file (a round pen as wide as the source's strokes)
         if images.shape[1:] != (size, size):
             raise CheckError(f"{against}: images are {images.shape[1:]}, expected {size}x{size}")
-        drawn = torch.from_numpy(pen_canvases(glyph_strokes([sheet], [count]), np.asarray(images, dtype=np.float32)))[:, None]
+        drawn = torch.from_numpy(pen_canvases(glyph_strokes([sheet], [count]), np.asarray(images, dtype=np.float32), pens))[:, None]
         source = torch.as_tensor(np.asarray(images, dtype=np.float32))[:, None]
     inter, union, mse = _scores(drawn, source)
     scores = tuple(

@@ -2,7 +2,7 @@
 
 Both take the glyph crops of stage 1 (K,S,S) and give gesture arrays {points (K,T,2) canvas units,
 pressure (K,T), intensity (K,T)} that the one sheet pipeline places and writes; each also says how
-its drawings are judged (``fidelity``) and what shapes its output (``key``, for resume).
+its glyphs are cropped (``crop``) and what shapes its output (``key``, for resume).
 
 * :class:`ModelEngine` -- a checkpoint's encoder [+ ``--refine`` through its marker renderer].
 * :class:`PenEngine` -- the ink's centreline planned for few pen lifts
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from igae_robot.images.trace import median_stroke_width, trace_strokes
+from igae_robot.images.trace import trace_strokes
 from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.model.pen_fit import fit_drawings, to_steps
 from igae_robot.model.refine import refine
@@ -54,11 +54,6 @@ class ModelEngine:
     def dt_s(self) -> float:
         return self.checkpoint.config.train.dt_s
 
-    @property
-    def fidelity(self) -> tuple:
-        # Against the source, as a plotter draws the file (issue 13): not the model's own markers.
-        return ("pen", self.checkpoint.config.model.image_size)
-
     def key(self, h: "hashlib._Hash") -> None:
         for name, tensor in sorted(self.checkpoint.model.state_dict().items()):
             h.update(name.encode())
@@ -69,7 +64,7 @@ class ModelEngine:
     def prepare(self, device: str) -> None:
         self.checkpoint.model.to(device).eval()
 
-    def draw(self, glyphs: np.ndarray, options) -> tuple[dict, dict | None]:
+    def draw(self, glyphs: np.ndarray, pens: np.ndarray, options) -> tuple[dict, dict | None]:
         """glyphs (N,S,S) -> gesture arrays in canvas units, refined when asked (then also the encoder's
         own, for the before/after fidelity).  Batches are padded to ``options.batch_size``: the same shape
         every time, so an image's output does not depend on which images shared its batch."""
@@ -108,20 +103,15 @@ class PenEngine:
         still 2.5 crop pixels wide; a model needs glyphs of 12 widths or less, the fit does not)."""
         return Crop(self.size, round(self.size * 5 / 7), 32.0)
 
-    @property
-    def fidelity(self) -> tuple:
-        return ("pen", self.size)
-
     def key(self, h: "hashlib._Hash") -> None:
         h.update(repr(("pen engine", 1, self.fit_steps, self.lr_px, self.size, self.dt_s)).encode())
 
     def prepare(self, device: str) -> None:
         pass  # the fit runs on the CPU: a glyph's few hundred steps are too small a job for a GPU launch
 
-    def draw(self, glyphs: np.ndarray, options) -> tuple[dict, None]:
-        """glyphs (K,S,S) ink in [0,1] -> gesture arrays; each glyph drawn with a pen as wide as its median
-        stroke (:func:`~igae_robot.images.trace.median_stroke_width`)."""
-        pen_px = np.array([median_stroke_width(g > 0.5) for g in glyphs])
+    def draw(self, glyphs: np.ndarray, pens: np.ndarray, options) -> tuple[dict, None]:
+        """glyphs (K,S,S) ink in [0,1], pens (K,) canvas units (the source's median stroke) -> gesture arrays."""
+        pen_px = np.maximum(1.0, np.asarray(pens, dtype=np.float64) * self.size)
         drawings = [to_steps(trace_strokes(g > 0.5, p), max(1.0, p / 2)) for g, p in zip(glyphs, pen_px)]
         for start in range(0, len(glyphs), options.batch_size):
             part = slice(start, start + options.batch_size)

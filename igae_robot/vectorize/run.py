@@ -37,7 +37,7 @@ from igae_robot.vectorize.sheets import Context, _chunk_of, _finish
 from igae_robot.vectorize.sources import (
     PARTS, _base_record, _check_outputs, _is_done, _make_folder, _Manifest, _part_path, _read_previous, _settings_key,
 )
-from igae_robot.vectorize.stages import Crop, _ImageSet, _Loaded
+from igae_robot.vectorize.stages import Crop, _ImageSet, _Loaded, glyph_pens
 
 __all__ = ["vectorize"]
 
@@ -108,7 +108,7 @@ def _run(
 ) -> tuple[dict[str, dict], dict[str, str]]:
     """This process's share of the work: (record, manifest line) per source it vectorized."""
     engine.prepare(options.device)
-    context = Context(out_dir, dict(writers), options, engine.fidelity, engine.dt_s, key)
+    context = Context(out_dir, dict(writers), options, engine.crop.size, engine.dt_s, key)
     records: dict[str, dict] = {}
     lines: dict[str, str] = {}  # this run's manifest line per source, for the compaction
     manifest = _Manifest(manifest_path)
@@ -159,7 +159,7 @@ def _submit(loaded: _Loaded, todo: Sequence[Source], engine: ModelEngine | PenEn
     if not len(good):
         return _Submitted(errors, [])
     tic = time.perf_counter()
-    gestures, before = engine.draw(loaded.glyphs, options)  # failed images have no glyphs
+    gestures, before = engine.draw(loaded.glyphs, glyph_pens(loaded), options)  # failed images have no glyphs
     loaded.seconds[good] += (time.perf_counter() - tic) / len(good)
     exports = []
     for part in np.array_split(good, min(len(good), max(1, options.workers))):

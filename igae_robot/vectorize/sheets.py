@@ -24,12 +24,12 @@ from typing import Mapping
 
 import numpy as np
 
-from igae_robot.check import score_sheets, score_sheets_pen
+from igae_robot.check import score_sheets_pen
 from igae_robot.paper.layout import Placement
 from igae_robot.paper.page import Page
 from igae_robot.paper.sheet import Sheet, place_sheets, plot_lengths
 from igae_robot.vectorize.options import Source, VectorizeOptions, Writer
-from igae_robot.vectorize.stages import _Loaded, _reason
+from igae_robot.vectorize.stages import _Loaded, _reason, glyph_pens
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Context:
     out_dir: Path
     writers: Mapping[str, Writer]  # output suffix -> writer
     options: VectorizeOptions
-    fidelity: tuple  # ("markers", size, var_coef, var_eps) or ("pen", size): the engine's ``fidelity``
+    size: int  # the engine's glyph crops, pixels
     dt_s: float
     key: str
 
@@ -102,9 +102,10 @@ def _finish(ctx: Context, chunk: _Chunk) -> tuple[list[dict], list[str]]:
     lengths = dict(zip(ok, zip(*plot_lengths([sheets[i] for i in ok]))))
     glyph_start = np.cumsum(chunk.loaded.counts) - chunk.loaded.counts
     targets = [chunk.loaded.glyphs[glyph_start[i] : glyph_start[i] + chunk.loaded.counts[i]] for i in ok]
-    scores = {"": dict(zip(ok, zip(*_fidelity(ctx, [sheets[i] for i in ok], targets))))}
+    pens = [glyph_pens(chunk.loaded)[glyph_start[i] : glyph_start[i] + chunk.loaded.counts[i]] for i in ok]
+    scores = {"": dict(zip(ok, zip(*_fidelity(ctx, [sheets[i] for i in ok], targets, pens))))}
     if before is not None:
-        scores["_encoder"] = dict(zip(ok, zip(*_fidelity(ctx, [before[i] for i in ok], targets))))
+        scores["_encoder"] = dict(zip(ok, zip(*_fidelity(ctx, [before[i] for i in ok], targets, pens))))
     share = (time.perf_counter() - tic) / max(1, len(chunk.sources))
     records = [
         _record(ctx, chunk, i, outputs[i], errors.get(i), lengths.get(i), {k: v[i] for k, v in scores.items() if i in v}, share)
@@ -188,16 +189,13 @@ def _select(loaded: _Loaded, images: np.ndarray) -> tuple[_Loaded, np.ndarray]:
     glyphs = np.repeat(first, counts) + _glyph_numbers(counts)
     part = _Loaded(
         loaded.index[images], loaded.glyphs[glyphs], counts, loaded.transforms[glyphs], loaded.size_px[images],
-        loaded.stroke_px[images], loaded.stat[images], loaded.seconds[images], {},
+        loaded.stroke_px[images], loaded.pen_px[images], loaded.stat[images], loaded.seconds[images], {},
     )
     return part, glyphs
 
 
-def _fidelity(ctx: Context, sheets: list[Sheet], targets: list[np.ndarray]) -> tuple[list[float], list[float]]:
-    """(IoU, MSE) per image, its exported strokes against its glyph crops: redrawn with the model's markers
-    (:func:`~igae_robot.check.score_sheets`) or with a round pen as wide as each crop's median stroke
-    (:func:`~igae_robot.check.score_sheets_pen`), as the engine's ``fidelity`` says."""
-    if ctx.fidelity[0] == "pen":
-        return score_sheets_pen(sheets, targets, ctx.fidelity[1])
-    _, size, var_coef, var_eps = ctx.fidelity
-    return score_sheets(sheets, targets, size, var_coef, var_eps)
+def _fidelity(ctx: Context, sheets: list[Sheet], targets: list[np.ndarray], pens: list[np.ndarray]) -> tuple[list[float], list[float]]:
+    """(IoU, MSE) per image, its exported strokes drawn as a plotter draws them -- a round pen as wide as the
+    source's median stroke (``pens``: canvas units per glyph) -- against its glyph crops
+    (:func:`~igae_robot.check.score_sheets_pen`)."""
+    return score_sheets_pen(sheets, targets, [np.asarray(p) * ctx.size for p in pens])

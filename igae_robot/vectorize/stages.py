@@ -18,6 +18,7 @@ import torch
 from igae_robot.errors import IgaeError
 from igae_robot.images.glyphs import glyph_inputs, ink_images, stroke_widths
 from igae_robot.images.read import blank_reason, read_image_stats
+from igae_robot.images.trace import median_stroke_width
 from igae_robot.vectorize.options import Source, VectorizeOptions
 
 
@@ -34,6 +35,7 @@ class _Loaded:
     transforms: np.ndarray  # (K,3) each glyph's GlyphTransform: scale, offset_x, offset_y (canvas -> source px)
     size_px: np.ndarray  # (N,2) source width, height
     stroke_px: np.ndarray  # (N,) typical stroke width of the source ink, pixels
+    pen_px: np.ndarray  # (N,) median stroke width of the source ink, pixels: the pen that draws it as it is
     stat: np.ndarray  # (N,2) int64 file size and mtime_ns as read
     seconds: np.ndarray  # (N,) time spent on each image, its share of the batched steps included
     errors: dict[int, str]  # position in the batch -> why that image failed
@@ -83,7 +85,7 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
             else:  # nothing to draw: a warning in the manifest, not an empty drawing
                 errors[j] = _reason_text(blank, sources[indices[j]].path)
     seconds = np.full(n, (time.perf_counter() - tic) / max(1, n))
-    cut: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}  # position -> (glyphs, transforms, stroke px)
+    cut: dict[int, tuple[np.ndarray, np.ndarray, float, float]] = {}  # position -> (glyphs, transforms, stroke px, pen px)
     shapes: dict[tuple[int, int], list[int]] = {}
     for j, gray in enumerate(grays):
         if gray is not None:
@@ -108,6 +110,7 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
         np.concatenate([cut[j][1] for j in done] or [np.zeros((0, 3))]),
         sizes,
         np.array([cut[j][2] if j in cut else 0.0 for j in range(n)]),
+        np.array([cut[j][3] if j in cut else 0.0 for j in range(n)]),
         stat,
         seconds,
         errors,
@@ -133,12 +136,13 @@ def _read(paths: list[Path], max_pixels: int) -> list:
 
 
 def _cut(grays: np.ndarray, options: VectorizeOptions, crop: Crop, positions: list[int]):
-    """Yield (position, (glyphs, transforms, stroke px)) for a stack (N,H,W) of same-size images, or
+    """Yield (position, (glyphs, transforms, stroke px, pen px)) for a stack (N,H,W) of same-size images, or
     (position, error text) for an image that failed; if the stack as a whole fails, one image at a time."""
     try:
         inks = ink_images(grays, options.invert)
         widths = stroke_widths(inks)
         glyphs, counts, transforms = glyph_inputs(inks, widths, options.split, crop.size, crop.box, crop.glyph_strokes)
+        pens = [median_stroke_width(ink > 0.5) for ink in inks]
     except Exception as exc:
         if len(grays) == 1:
             yield positions[0], f"{type(exc).__name__}: {exc}" if not isinstance(exc, IgaeError) else str(exc)
@@ -149,7 +153,7 @@ def _cut(grays: np.ndarray, options: VectorizeOptions, crop: Crop, positions: li
     ends = np.cumsum(counts)
     for k, j in enumerate(positions):
         part = slice(ends[k] - counts[k], ends[k])
-        yield j, (glyphs[part], transforms[part], float(widths[k]))
+        yield j, (glyphs[part], transforms[part], float(widths[k]), pens[k])
 
 
 def _reason(exc: Exception, path: Path) -> str:
@@ -160,3 +164,9 @@ def _reason(exc: Exception, path: Path) -> str:
 
 def _reason_text(text: str, path: Path) -> str:
     return text if str(path) in text else f"{path}: {text}"
+
+
+def glyph_pens(loaded: _Loaded) -> np.ndarray:
+    """(K,) each glyph's pen in its canvas units: its source's median stroke width (``pen_px``), through its
+    transform (source pixels per canvas unit)."""
+    return np.repeat(loaded.pen_px, loaded.counts) / np.maximum(1e-9, loaded.transforms[:, 0])
