@@ -21,14 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from igae_robot.gesture import Gesture
 from igae_robot.images.trace import trace_strokes
 from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.model.pen_fit import fit_drawings, to_steps
 from igae_robot.model.refine import refine
 from igae_robot.model.tensors import GestureTensors
+from igae_robot.vectorize.options import VectorizeOptions
 from igae_robot.vectorize.stages import Crop
 
-__all__ = ["ModelEngine", "PenEngine", "PEN_CANVAS", "PEN_FIT_STEPS"]
+__all__ = ["ModelEngine", "PenEngine", "PEN_CANVAS", "PEN_FIT_STEPS", "pen_gestures"]
 
 # The pen engine's glyph crop, pixels: a 28-pixel digit is drawn at 4x (its strokes about 8 pixels
 # wide, enough for the fit to place lines to a fraction of a pixel), a 105-pixel Omniglot drawing at
@@ -117,6 +119,19 @@ class PenEngine:
             part = slice(start, start + options.batch_size)
             drawings[part] = fit_drawings(drawings[part], glyphs[part], pen_px[part], self.fit_steps, self.lr_px)
         return _pen_arrays(drawings, self.size), None
+
+
+def pen_gestures(glyphs: np.ndarray, pens: np.ndarray, labels: np.ndarray | None = None, engine: PenEngine | None = None) -> list[Gesture]:
+    """The pen engine's drawings of glyphs (K,S,S) with pens (K,) canvas units, as :class:`Gesture` objects
+    (canvas units, ready for :func:`~igae_robot.paper.sheet.plan_sheet`); the glyphs are drawn on their own
+    canvas (``engine.size`` is the crop size of a vectorize run, not used here)."""
+    engine = engine or PenEngine()
+    side = glyphs.shape[-1]
+    at_size = PenEngine(engine.fit_steps, engine.lr_px, side, engine.dt_s)
+    arrays, _ = at_size.draw(glyphs, pens, VectorizeOptions())
+    labels = np.full(len(glyphs), -1) if labels is None else np.asarray(labels)
+    return [Gesture(arrays["points"][k], arrays["pressure"][k], arrays["intensity"][k], dt_s=engine.dt_s, label=int(labels[k]))
+            for k in range(len(glyphs))]
 
 
 def _pen_arrays(drawings, size: int) -> dict[str, np.ndarray]:
