@@ -258,7 +258,7 @@ def _start_node(edges, incident, unused) -> int:
 def _node_position(edges, incident, v) -> tuple[float, float]:
     a, b, path = edges[incident[v][0]]
     x, y = path[0] if a == v else path[-1]
-    return (round(x / 4), y)  # columns of 4 px, then top to bottom
+    return (round(y / 4), x)  # rows of 4 px, then left to right: top first, as people start writing
 
 
 def _tour(edges, incident, unused, start: int) -> list[tuple[int, int | None]]:
@@ -299,11 +299,9 @@ def _cut_at_lifts(edges, tour) -> list[np.ndarray]:
 
 
 def _straightest(edges, node: int, came: int | None, options: list[int]) -> int:
-    if came is None or len(options) == 1:
-        return options[0]
-    a, b, path = edges[came]
-    if path is None:
+    if came is None or edges[came][2] is None or len(options) == 1:  # fresh from a lift: a line, not another lift
         return min(options, key=lambda k: edges[k][2] is None)
+    a, b, path = edges[came]
     into = path[-1] - path[max(0, len(path) - 4)] if b == node else path[0] - path[min(len(path) - 1, 3)]
 
     def turn(k: int) -> float:
