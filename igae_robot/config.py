@@ -35,6 +35,12 @@ class ModelConfig:
     intensity: bool = True  # predict ink per step; False = every marker at full ink (static preset)
     var_coef: float = 0.01  # marker variance = pressure * var_coef + var_eps (canvas units²)
     var_eps: float = 1e-4
+    # What the loss sees: "markers" (the article's Gaussian dots) or "pen" (what a plotter draws: lines of
+    # the pen's width between pen-down steps, nothing where the pen is up; model/canvas.py).
+    renderer: str = "markers"
+    pen_px: float = 2.5  # the pen's width on the canvas, pixels
+    pen_px_max: float = 0.0  # > pen_px: the width follows pressure from pen_px to pen_px_max; 0 = fixed
+    pen_state: str = "soft"  # "soft" (intensity as is) or "straight-through" (hard forward, soft gradient)
 
     def __post_init__(self) -> None:
         _in_range("model.steps", self.steps, 1, MAX_STEPS)
@@ -45,6 +51,12 @@ class ModelConfig:
         _positive("model.step_size_px", self.step_size_px)
         _positive("model.var_coef", self.var_coef, zero_ok=True)
         _positive("model.var_eps", self.var_eps)
+        _positive("model.pen_px", self.pen_px)
+        _positive("model.pen_px_max", self.pen_px_max, zero_ok=True)
+        if self.renderer not in ("markers", "pen"):
+            raise ConfigError(f"unknown model.renderer {self.renderer!r}; known: markers, pen")
+        if self.pen_state not in ("soft", "straight-through"):
+            raise ConfigError(f"unknown model.pen_state {self.pen_state!r}; known: soft, straight-through")
         if self.start is not None and (len(self.start) != 2 or not all(math.isfinite(v) for v in self.start)):
             raise ConfigError(f"model.start must be two finite numbers (x, y) or none, got {self.start!r}")
 
@@ -64,13 +76,14 @@ class TrainConfig:
     dt_s: float = 0.05  # seconds per gesture step at nominal playback speed (exported timing)
     intensity_tv: float = 0.0  # weight of the ink's total variation over steps: fewer pen lifts (gesture_terms.py)
     edge: float = 0.0  # weight of "end on the ink's right edge" (connected writing, gesture_terms.py)
+    pen_up_travel: float = 0.0  # weight of the distance moved with the pen up (canvas units, terms.py)
 
     def __post_init__(self) -> None:
         _in_range("train.epochs", self.epochs, 1, MAX_EPOCHS)
         _in_range("train.batch_size", self.batch_size, 1, MAX_BATCH)
         _in_range("train.seed", self.seed, 0, 2**32 - 1)  # the epoch shuffles seed with seed * 100003 + epoch (int64)
         _positive("train.lr", self.lr)
-        for key in ("weight_decay", "intensity_tv", "edge"):
+        for key in ("weight_decay", "intensity_tv", "edge", "pen_up_travel"):
             _positive(f"train.{key}", getattr(self, key), zero_ok=True)
         _positive("train.dt_s", self.dt_s)
         if not 0.0 <= self.val_fraction < 1.0:

@@ -1,4 +1,4 @@
-"""The inverse-graphics autoencoder: an ordinary encoder, a gesture head, and the marker renderer.
+"""The inverse-graphics autoencoder: an ordinary encoder, a gesture head, and a renderer (markers or pen).
 
     image (B,1,H,W) --encoder--> features --head--> GestureTensors --render--> canvas (B,1,H,W)
 
@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from igae_robot.config import ModelConfig
 from igae_robot.errors import ConfigError
 from igae_robot.model.tensors import GestureTensors
+from igae_robot.model.canvas import draw
 from igae_robot.model.render import MarkerRenderer, marker_variance
 
 __all__ = ["GestureAutoencoder", "build_model"]
@@ -69,7 +70,7 @@ class GestureAutoencoder(nn.Module):
         self.per_step = 3 + int(cfg.intensity)
         self.predict_start = cfg.decoder == "gesture" and cfg.start is None
         self.head = nn.Linear(width, cfg.steps * self.per_step + 2 * self.predict_start)
-        self.renderer = MarkerRenderer((cfg.image_size, cfg.image_size), cfg.var_coef, cfg.var_eps)
+        self.renderer = MarkerRenderer((cfg.image_size, cfg.image_size), cfg.var_coef, cfg.var_eps)  # the article's
         _initialise(self, cfg.init)
         if cfg.decoder == "gesture" and cfg.start is not None:
             self.register_buffer("fixed_start", torch.tensor(cfg.start, dtype=torch.float32), persistent=False)
@@ -99,6 +100,8 @@ class GestureAutoencoder(nn.Module):
     def forward(self, images: Tensor) -> tuple[Tensor, GestureTensors]:
         """Returns (reconstruction (B,1,S,S), gesture)."""
         gesture = self.encode(images)
+        if self.cfg.renderer == "pen":  # what the plotter draws (model/canvas.py)
+            return draw(gesture, self.cfg, (self.cfg.image_size, self.cfg.image_size)), gesture
         return self.renderer(gesture, check=False), gesture
 
     def variance(self, gesture: GestureTensors) -> Tensor:

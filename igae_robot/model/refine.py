@@ -4,7 +4,7 @@ The encoder is amortised: one forward pass guesses a gesture for any glyph, and 
 training set (letters for an MNIST model, a user's drawings) the guess is rough.  The renderer is
 differentiable, so the gesture itself can be optimised against the image, starting from the guess:
 
-    params --(sigmoid / tanh)--> GestureTensors --render_markers--> canvas (B,1,S,S)   loss = MSE vs image
+    params --(sigmoid / tanh)--> GestureTensors --the model's renderer--> canvas (B,1,S,S)   loss = MSE vs image
 
 Parameters are unconstrained (logits), mapped through the same squashing functions the model's
 head uses, so a refined gesture obeys the same limits (steps of at most ``step_size_px``, pressure
@@ -19,7 +19,7 @@ from torch import Tensor
 from igae_robot.config import ModelConfig
 from igae_robot.errors import ConfigError, GestureError
 from igae_robot.model.tensors import GestureTensors
-from igae_robot.model.render import marker_variance, render_markers
+from igae_robot.model.canvas import draw
 
 __all__ = ["refine", "reconstruction_mse", "MAX_REFINE_STEPS"]
 
@@ -35,9 +35,8 @@ def _logit(p: Tensor) -> Tensor:
 
 
 def reconstruction_mse(gestures: GestureTensors, images: Tensor, cfg: ModelConfig) -> Tensor:
-    """(B,) per-image MSE of the rendered gestures against images (B,1,S,S)."""
-    var = marker_variance(gestures.pressure, cfg.var_coef, cfg.var_eps)
-    canvas = render_markers(gestures.positions(), var, gestures.intensity, tuple(images.shape[-2:]), check=False)
+    """(B,) per-image MSE of the gestures drawn as the model draws them (markers or pen) against images (B,1,S,S)."""
+    canvas = draw(gestures, cfg, tuple(images.shape[-2:]))
     return ((canvas - images) ** 2).flatten(1).mean(1)
 
 

@@ -148,7 +148,7 @@ def _batch_loss(net: torch.nn.Module, x: torch.Tensor, batch_size: int, cfg: Tra
         recon, gesture = net(x)
     if len(x):
         mse = F.mse_loss(recon.float(), x)
-        loss = mse + gesture_terms(gesture, x, cfg.intensity_tv, cfg.edge)  # 0 unless switched on
+        loss = mse + gesture_terms(gesture, x, cfg.intensity_tv, cfg.edge, cfg.pen_up_travel)  # 0 unless switched on
     else:  # more ranks than images in the last batch: this rank takes part with nothing
         mse = loss = recon.sum() * 0.0
     if not ranks.distributed:
