@@ -143,14 +143,17 @@ SETS = {
 # ---- methods: a folder of PNG in, one SVG per image out ---------------------------------------------
 
 
-def run_igae(folder: Path, out: Path) -> None:
+def run_igae(folder: Path, out: Path, model: str | None = None) -> None:
+    """``igae vectorize`` as the library runs it: the pen engine, or the trained model ``model`` (a checkpoint)."""
     from igae_robot.exporters import export_files
+    from igae_robot.model.checkpoint import load_checkpoint
     from igae_robot.vectorize import VectorizeOptions, discover_images, vectorize
     from igae_robot.vectorize.engines import PenEngine
 
     writers = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
+    engine = PenEngine() if model is None else load_checkpoint(model)
     # 25.4 dpi: one source pixel is one millimetre, so the SVG reads back in source pixels.
-    summary = vectorize(discover_images([folder]), out, PenEngine(), writers, VectorizeOptions(dpi=25.4, workers=0))
+    summary = vectorize(discover_images([folder]), out, engine, writers, VectorizeOptions(dpi=25.4, workers=0))
     failed = [r for r in summary.records if r["status"] != "ok"]
     if failed:
         print(f"  igae: {len(failed)} images failed, e.g. {failed[0].get('reason')}", file=sys.stderr)
@@ -234,7 +237,7 @@ def score(method: str, svgs: list[Path], inks: list[np.ndarray], pens: list[floa
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
-def one_set(name: str, n: int, seed: int, root: Path) -> list[dict]:
+def one_set(name: str, n: int, seed: int, root: Path, models: dict[str, str]) -> list[dict]:
     from igae_robot.images.trace import median_stroke_width
 
     rng = np.random.default_rng(seed)
@@ -248,16 +251,18 @@ def one_set(name: str, n: int, seed: int, root: Path) -> list[dict]:
     results = []
     methods = {
         "igae (pen engine)": (lambda out: run_igae(folder, out), 96 / 25.4),  # the SVG is in mm = source px
+        **{f"model {label}": (functools.partial(lambda out, path: run_igae(folder, out, path), path=path), 96 / 25.4)
+           for label, path in models.items()},
         "skeleton": (lambda out: run_skeleton(folder, out, inks), 1.0),
         "potrace": (lambda out: run_potrace(folder, out, inks), 96 / 72),  # potrace sizes its SVG in points
     }
     for method, (run, px_per_unit) in methods.items():
-        out = root / name / method.split()[0]
+        out = root / name / method.replace(" ", "_").replace("(", "").replace(")", "")
         tic = time.perf_counter()
         run(out)
         seconds = (time.perf_counter() - tic) / n
         svgs = [out / f"{k:04d}.svg" for k in range(n)]
-        s = score(method.split()[0], svgs, inks, pens, px_per_unit)
+        s = score("igae" if method.startswith("igae") else method, svgs, inks, pens, px_per_unit)
         results.append({"set": name, "method": method, "images": n, "pen_px": statistics.median(pens), "s_per_image": seconds, **s})
     return results
 
@@ -277,6 +282,8 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {', '.join(SETS)}")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", default=None, help="save every number here")
+    parser.add_argument("--model", action="append", default=[], metavar="LABEL=CHECKPOINT",
+                        help="also vectorize with a trained model (repeatable), e.g. pen=runs/pen/checkpoint.pt")
     args = parser.parse_args()
     import torch
 
@@ -285,7 +292,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="pen-fidelity-") as tmp:
         for name in args.sets.split(","):
-            set_rows = one_set(name.strip(), args.per_set, args.seed, Path(tmp))
+            models = dict(m.split("=", 1) for m in args.model)
+            set_rows = one_set(name.strip(), args.per_set, args.seed, Path(tmp), models)
             print_table(set_rows)
             print()
             rows += set_rows

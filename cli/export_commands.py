@@ -79,35 +79,73 @@ def _variance(value: float, option: str, zero_ok: bool) -> float:
 @app.command()
 @user_errors
 def encode(
-    checkpoint: Path = typer.Argument(..., help="checkpoint.pt (or its run folder)"),
-    images: Optional[List[Path]] = typer.Argument(None, help="image files to encode (any size; ink is detected)"),
+    sources: Optional[List[Path]] = typer.Argument(None, help="[checkpoint.pt or its run folder] then image files (any size; ink is detected)"),
     output: Path = typer.Option(..., "-o", "--output", help="gestures file to write (.npz)"),
+    model: Optional[Path] = typer.Option(None, "--model", help="checkpoint.pt (or its run folder); default: the pen engine draws"),
     data: Optional[str] = typer.Option(None, help="encode a data set instead of files: mnist, digits, ..."),
     data_dir: str = typer.Option("", help="folder holding the data set's files (default: the one the model was trained on)"),
     split: str = typer.Option("test", help="data set split: train or test"),
     indices: str = typer.Option("0:100", help="which data set images: START:STOP, 3,5,8 or one index"),
     invert: Optional[bool] = typer.Option(None, "--invert/--no-invert", help="image files are dark ink on light paper (default: detect)"),
 ) -> None:
-    """Encode images with a trained model into gestures (.npz), ready for `igae export`."""
+    """Draw images as gestures (.npz), ready for `igae export`: with a trained model, or the pen engine."""
     from igae_robot.atomic import check_output
     from igae_robot.errors import DataError
+
+    files = list(sources or [])
+    if model is None and files and _is_checkpoint(files[0]):  # the older form: the checkpoint comes first
+        model, files = files[0], files[1:]
+    if bool(files) == bool(data):
+        raise DataError("give either image files or --data (not both, not neither)")
+    check_output(output)
+    if model is None:
+        gestures = _encode_with_pen(files, output, data, data_dir, split, indices, invert)
+    else:
+        gestures = _encode_with_model(model, files, output, data, data_dir, split, indices, invert)
+    console.print(f"encoded {len(gestures)} glyphs ({len(gestures[0])} steps each) -> {output}", highlight=False, soft_wrap=True)
+
+
+def _is_checkpoint(path: Path) -> bool:
+    return path.suffix == ".pt" or (path.is_dir() and (path / "checkpoint.pt").is_file())
+
+
+def _dataset(data: str, data_dir: str, split: str, indices: str):
+    from igae_robot.training.data import load_dataset
+
+    glyphs = load_dataset(data, data_dir, split)
+    return glyphs.subset(_parse_indices(indices, len(glyphs)))
+
+
+def _encode_with_model(model, files, output, data, data_dir, split, indices, invert):
     from igae_robot.model.checkpoint import load_checkpoint
     from igae_robot.model.encode import encode_to_file, read_glyphs
 
-    if bool(images) == bool(data):
-        raise DataError("give either image files or --data (not both, not neither)")
-    check_output(output)
-    ckpt = load_checkpoint(checkpoint)
+    ckpt = load_checkpoint(model)
     if data:
-        from igae_robot.training.data import load_dataset
-
-        glyphs = load_dataset(data, data_dir or ckpt.config.data.dir, split)
-        glyphs = glyphs.subset(_parse_indices(indices, len(glyphs)))
+        glyphs = _dataset(data, data_dir or ckpt.config.data.dir, split, indices)
         x, labels = glyphs.images, glyphs.labels
     else:
-        x, labels = read_glyphs(images, ckpt.config.model.image_size, invert), None
-    gestures = encode_to_file(ckpt, x, output, labels)
-    console.print(f"encoded {len(gestures)} glyphs ({len(gestures[0])} steps each) -> {output}", highlight=False, soft_wrap=True)
+        x, labels = read_glyphs(files, ckpt.config.model.image_size, invert), None
+    return encode_to_file(ckpt, x, output, labels)
+
+
+def _encode_with_pen(files, output, data, data_dir, split, indices, invert):
+    """The pen engine (no model): each glyph's centreline fitted so a pen as wide as its strokes covers it."""
+    import numpy as np
+
+    from igae_robot.gesture import save_gestures
+    from igae_robot.images.trace import median_stroke_width
+    from igae_robot.vectorize.engines import pen_gestures, read_pen_glyphs
+
+    if data:
+        glyphs = _dataset(data, data_dir, split, indices)
+        images, labels = glyphs.images[:, 0].numpy(), glyphs.labels.numpy()
+        pens = np.array([median_stroke_width(g > 0.5) for g in images])
+    else:
+        (images, pens), labels = read_pen_glyphs(files, invert), None
+    gestures = pen_gestures(images, pens / images.shape[-1], labels)
+    save_gestures(output, gestures, {"image_size": images.shape[-1]})
+    return gestures
 
 
 @app.command()

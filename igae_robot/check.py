@@ -198,11 +198,11 @@ def score_sheets_pen(
             [float(mse[f : f + n].mean()) if n else 0.0 for f, n in zip(first, per_sheet)])
 
 
-def source_glyph(gray: np.ndarray, size: int, box: int) -> tuple[np.ndarray, float]:
+def source_glyph(gray: np.ndarray, size: int, box: int, invert: bool | None = None) -> tuple[np.ndarray, float]:
     """A source image (H,W) as vectorize prepares it (:func:`~igae_robot.images.glyphs.to_glyph`) and the pen
     that draws it as it is: its median stroke width, in pixels of the glyph canvas."""
-    glyph, transform = to_glyph(gray, size=size, box=box)
-    return glyph, median_stroke_width(ink_image(gray) > 0.5) / transform.scale * size
+    glyph, transform = to_glyph(gray, invert, size=size, box=box)
+    return glyph, median_stroke_width(ink_image(gray, invert) > 0.5) / transform.scale * size
 
 
 def pen_canvases(strokes: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray, pen_px: np.ndarray | None = None) -> np.ndarray:

@@ -59,6 +59,29 @@ def test_encode_images(checkpoint, tmp_path):
     assert load_gestures_meta(out) == {"image_size": 28, "var_coef": 0.01, "var_eps": 0.0001}
 
 
+def test_without_a_model_the_pen_engine_encodes_and_the_file_checks_against_its_source(tmp_path):
+    images = []
+    for i in range(2):
+        img = np.full((60, 60), 255, dtype=np.uint8)
+        img[10:50, 20 + 10 * i : 26 + 10 * i] = 0  # a dark bar on white paper
+        img[10:16, 10:50] = 0  # and a bar across: a T, one stroke with a retrace
+        images.append(tmp_path / f"t{i}.png")
+        Image.fromarray(img).save(images[-1])
+    out = tmp_path / "g.npz"
+    result = igae("encode", *images, "-o", out)
+    assert result.exit_code == 0, result.output
+    gestures = load_gestures(out)
+    assert len(gestures) == 2 and load_gestures_meta(out)["image_size"] == 112
+    assert all(len(g.strokes()) == 1 for g in gestures)
+    svg = tmp_path / "t.svg"
+    assert igae("export", out, "-o", svg).exit_code == 0
+    against = [a for image in images for a in ("--against", image)]
+    checked = igae("check", svg, *against, "--size", "112", "--min-iou", "0.9")
+    assert checked.exit_code == 0, checked.output
+    data = igae("encode", "--data", "digits", "--indices", "0:3", "-o", tmp_path / "d.npz")
+    assert data.exit_code == 0 and all(g.label >= 0 for g in load_gestures(tmp_path / "d.npz")), data.output
+
+
 def test_encode_data_set_indices(checkpoint, tmp_path):
     out = tmp_path / "g.npz"
     result = igae("encode", checkpoint, "--data", "digits", "--indices", "5:9", "-o", out)

@@ -30,7 +30,7 @@ from igae_robot.model.tensors import GestureTensors
 from igae_robot.vectorize.options import VectorizeOptions
 from igae_robot.vectorize.stages import Crop
 
-__all__ = ["ModelEngine", "PenEngine", "PEN_CANVAS", "PEN_FIT_STEPS", "pen_gestures"]
+__all__ = ["ModelEngine", "PenEngine", "PEN_CANVAS", "PEN_FIT_STEPS", "pen_gestures", "read_pen_glyphs"]
 
 # The pen engine's glyph crop, pixels: a 28-pixel digit is drawn at 4x (its strokes about 8 pixels
 # wide, enough for the fit to place lines to a fraction of a pixel), a 105-pixel Omniglot drawing at
@@ -132,6 +132,23 @@ def pen_gestures(glyphs: np.ndarray, pens: np.ndarray, labels: np.ndarray | None
     labels = np.full(len(glyphs), -1) if labels is None else np.asarray(labels)
     return [Gesture(arrays["points"][k], arrays["pressure"][k], arrays["intensity"][k], dt_s=engine.dt_s, label=int(labels[k]))
             for k in range(len(glyphs))]
+
+
+def read_pen_glyphs(paths, invert: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Image files (any size) as the pen engine's glyphs: crops (N,PEN_CANVAS,PEN_CANVAS) and each one's pen,
+    pixels of the crop (the source's median stroke).  A blank image warns, naming its file, and is left out;
+    when none has ink it is a DataError."""
+    from igae_robot.check import source_glyph
+    from igae_robot.errors import DataError
+    from igae_robot.images.read import blank_reason, read_image
+
+    grays = [read_image(p) for p in paths]  # a blank one warns, naming its file
+    inked = [g for g in grays if blank_reason(g) is None]
+    if not inked:
+        raise DataError(f"no ink in any of the {len(paths)} image(s); nothing to encode")
+    crop = PenEngine().crop
+    glyphs, pens = zip(*(source_glyph(g, crop.size, crop.box, invert) for g in inked))
+    return np.stack(glyphs).astype(np.float32), np.array(pens)
 
 
 def _pen_arrays(drawings, size: int) -> dict[str, np.ndarray]:
