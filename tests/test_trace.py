@@ -89,3 +89,11 @@ def test_strokes_start_and_end_on_the_ink():
     for stroke in trace_strokes(binary, width=5.0):
         cols, rows = np.floor(stroke).astype(int).T
         assert binary[rows, cols].mean() > 0.95
+
+
+def test_dust_is_not_drawn():
+    binary = _ink(SHAPES["line"][0])
+    dusty = binary.copy()
+    dusty[5, 5] = dusty[50, 40] = dusty[58, 10:12] = True  # specks of 1-2 pixels, far from the line
+    assert len(trace_strokes(dusty, width=5.0)) == len(trace_strokes(binary, width=5.0)) == 1
+    assert len(trace_strokes(dusty, width=1.0)) == 4  # with a one-pixel pen a speck is a dot worth drawing

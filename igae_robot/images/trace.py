@@ -314,6 +314,19 @@ def _straightest(edges, node: int, came: int | None, options: list[int]) -> int:
     return min(options, key=turn)
 
 
+def _without_dust(binary: np.ndarray, min_area: float) -> np.ndarray:
+    """``binary`` without its 8-connected specks of fewer than ``min_area`` pixels (a scan's dust would
+    each cost a pen lift); a one-pixel pen keeps every speck."""
+    binary = np.asarray(binary, dtype=bool)
+    if min_area <= 1:
+        return binary
+    labels, count = ndimage.label(binary, structure=_EIGHT)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    keep = sizes >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
 def bridge_gaps(graph: StrokeGraph, max_gap: float) -> StrokeGraph:
     """Join pieces whose nearest nodes are at most ``max_gap`` pixels apart with a straight line, shortest
     first, each join connecting two pieces not yet connected (a spanning forest, as Kruskal builds it).
@@ -352,9 +365,10 @@ def bridge_gaps(graph: StrokeGraph, max_gap: float) -> StrokeGraph:
 def trace_strokes(
     binary: np.ndarray, width: float, max_retrace: float | None = None, max_gap: float | None = None,
 ) -> list[np.ndarray]:
-    """Centreline strokes (N,2) of ``binary`` (H,W) bool drawn by a pen ``width`` pixels wide: spurs shorter
-    than the pen go, gaps up to ``max_gap`` (default 1.5 pens, at least 2 pixels) are bridged, lines up to
-    ``max_retrace`` (default 4 pens) are drawn twice where that saves a lift."""
-    graph = prune_spurs(stroke_graph(binary), min_length=width)
+    """Centreline strokes (N,2) of ``binary`` (H,W) bool drawn by a pen ``width`` pixels wide: specks smaller
+    than half a pen-width square are dust, spurs shorter than the pen go, gaps up to ``max_gap`` (default 1.5
+    pens, at least 2 pixels) are bridged, lines up to ``max_retrace`` (default 4 pens) are drawn twice where
+    that saves a lift."""
+    graph = prune_spurs(stroke_graph(_without_dust(binary, 0.5 * width * width)), min_length=width)
     graph = bridge_gaps(graph, max(2.0, 1.5 * width) if max_gap is None else max_gap)
     return plan_strokes(graph, 4.0 * width if max_retrace is None else max_retrace)
