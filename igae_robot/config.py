@@ -21,7 +21,8 @@ __all__ = ["ModelConfig", "TrainConfig", "DataConfig", "Config", "load_preset", 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    decoder: str = "gesture"  # "points": independent markers (static); "gesture": velocities integrated from a start
+    decoder: str = "gesture"  # "points": independent markers (static); "gesture": velocities integrated from a start;
+    # "recurrent": the same gesture, its steps from a GRU unrolled step by step
     steps: int = 25  # markers (points) or steps (gesture) per glyph
     encoder: str = "mlp"  # "mlp" or "conv"
     hidden: tuple[int, ...] = (600, 500, 400, 300)  # MLP widths (or the conv encoder's dense widths)

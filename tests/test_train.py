@@ -123,3 +123,12 @@ def test_given_images_are_used_as_given(tmp_path):
     train(_config("data.limit=20", "train.epochs=1"), tmp_path, data=data, on_step=heard.append)
     assert heard[-1].total == 2, "90 training images in batches of 64; data.limit cuts only what train() loads"
     assert len(data.first(0)) == 100 and len(data.first(30)) == 30 and len(data.first(1000)) == 100
+
+
+def test_the_recurrent_decoder_trains_and_its_checkpoint_rebuilds_it(tmp_path):
+    result = train(_config("model.decoder=recurrent", "model.start=none", preset="igae"), tmp_path)
+    rebuilt = load_checkpoint(tmp_path / "checkpoint.pt")
+    x = load_dataset("digits", split="test").images[:4]
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt.model.encode(x).positions(), result.model.encode(x).positions())
+    assert result.history[-1]["train_mse"] < result.history[0]["train_mse"]

@@ -60,19 +60,22 @@ class GestureAutoencoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        if cfg.decoder not in ("points", "gesture"):
-            raise ConfigError(f"unknown decoder {cfg.decoder!r}; known: gesture, points")
+        if cfg.decoder not in ("points", "gesture", "recurrent"):
+            raise ConfigError(f"unknown decoder {cfg.decoder!r}; known: gesture, points, recurrent")
         if cfg.steps < 1 or not cfg.hidden:
             raise ConfigError(f"model needs steps >= 1 and at least one hidden layer, got {cfg.steps}, {cfg.hidden}")
         self.cfg = cfg
         self.encoder, width = _encoder(cfg)
         # Per step: x/y (points) or dx/dy (gesture), pressure, and intensity when predicted.
         self.per_step = 3 + int(cfg.intensity)
-        self.predict_start = cfg.decoder == "gesture" and cfg.start is None
-        self.head = nn.Linear(width, cfg.steps * self.per_step + 2 * self.predict_start)
+        self.predict_start = cfg.decoder != "points" and cfg.start is None
+        if cfg.decoder == "recurrent":  # one step at a time, each seeing the one before (the article's next step)
+            self.head = RecurrentHead(width, cfg.steps, self.per_step, 2 * self.predict_start)
+        else:
+            self.head = nn.Linear(width, cfg.steps * self.per_step + 2 * self.predict_start)
         self.renderer = MarkerRenderer((cfg.image_size, cfg.image_size), cfg.var_coef, cfg.var_eps)  # the article's
         _initialise(self, cfg.init)
-        if cfg.decoder == "gesture" and cfg.start is not None:
+        if cfg.decoder != "points" and cfg.start is not None:
             self.register_buffer("fixed_start", torch.tensor(cfg.start, dtype=torch.float32), persistent=False)
 
     def encode(self, images: Tensor) -> GestureTensors:
@@ -107,6 +110,31 @@ class GestureAutoencoder(nn.Module):
     def variance(self, gesture: GestureTensors) -> Tensor:
         """(B,T) marker variance the renderer uses for ``gesture``."""
         return marker_variance(gesture.pressure, self.cfg.var_coef, self.cfg.var_eps)
+
+
+class RecurrentHead(nn.Module):
+    """Features (B,F) -> the same flat output as the linear head, (B, T*per_step + extra): a GRU unrolled over
+    the T steps, each step's input the features and the step before, so a stroke can follow on from itself
+    rather than every step being guessed at once.  ``extra`` outputs (the start point) come from the features."""
+
+    def __init__(self, width: int, steps: int, per_step: int, extra: int, hidden: int = 256):
+        super().__init__()
+        self.steps, self.per_step = steps, per_step
+        self.first = nn.Linear(width, hidden)
+        self.cell = nn.GRUCell(width + per_step, hidden)
+        self.step = nn.Linear(hidden, per_step)
+        self.extra = nn.Linear(width, extra) if extra else None
+
+    def forward(self, features: Tensor) -> Tensor:
+        h = torch.tanh(self.first(features))
+        previous = features.new_zeros(len(features), self.per_step)
+        outputs = []
+        for _ in range(self.steps):
+            h = self.cell(torch.cat([features, previous], dim=1), h)
+            previous = self.step(h)
+            outputs.append(previous)
+        flat = torch.cat(outputs, dim=1)
+        return flat if self.extra is None else torch.cat([flat, self.extra(features)], dim=1)
 
 
 def _initialise(model: nn.Module, scheme: str) -> None:
