@@ -4,6 +4,7 @@
     python benchmarks/renderer.py --device cpu --threads 2,1   # the CPU at 2 and at 1 intra-op threads
     python benchmarks/renderer.py --sizes 1024x25x28 --rounds 10
     python benchmarks/renderer.py --renderer pen --device cpu --threads 2   # the pen renderer (issue 13)
+    python benchmarks/renderer.py --renderer pen-soft --device cpu          # ... with soft pen states
 
 For every size B x T x H (B glyphs, T steps, an H x H canvas) both forms render the same random markers
 (``--renderer pen``: the same random gestures, below) and back-propagate a random weighting of the
@@ -15,9 +16,11 @@ their largest value.  On CUDA every pass ends with torch.cuda.synchronize().
 
 The pen's gestures are random walks of T steps of 1-3 px (pixels of the canvas at hand) in random
 directions, about the canvas centre, with ~15% pen-up steps (pen states exactly 0 or 1, as the
-straight-through pen state gives them) and widths of 1.5-3 px.  Its reference form holds B x (2T - 1) x
-H x W intermediates for autograd (~50 bytes each): above 2^25 of them it renders fewer glyphs, its
-glyphs/s is scaled from those (the table says on how many), and the outputs are compared on those.
+straight-through pen state gives them; ``--renderer pen-soft``: uniform in [0, 1], as a soft pen
+state may be, so that every piece, dots included, draws) and widths of 1.5-3 px.  Its reference form
+holds B x (2T - 1) x H x W intermediates for autograd (~50 bytes each): above 2^25 of them it renders
+fewer glyphs, its glyphs/s is scaled from those (the table says on how many), and the outputs are
+compared on those.
 
 OpenMP threads wait passively (OMP_WAIT_POLICY=PASSIVE) unless the environment says otherwise: on a CPU
 shared with other busy processes, torch's default spinning makes every parallel op wait for a descheduled
@@ -27,6 +30,7 @@ thread (measured here at 2 threads: the fast form's median pass 2.4 s spinning, 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import platform
@@ -57,14 +61,15 @@ def _markers(b: int, t: int, h: int, device: torch.device, seed: int = 0):
     return [a.to(device) for a in (xy, var, ink, weight)]
 
 
-def _pen_gestures(b: int, t: int, h: int, device: torch.device, seed: int = 0):
+def _pen_gestures(b: int, t: int, h: int, device: torch.device, seed: int = 0, soft: bool = False):
     """xy (B,T,2), down (B,T), width (B,T), weight (B,1,H,H): see the module docstring."""
     g = torch.Generator().manual_seed(seed)
     angle = torch.rand(b, t, generator=g) * 2 * math.pi
     steps = torch.stack([angle.cos(), angle.sin()], -1) * (1 + 2 * torch.rand(b, t, 1, generator=g)) / h
     walk = steps.cumsum(1)
     xy = walk - walk.mean(1, keepdim=True) + 0.4 + 0.2 * torch.rand(b, 1, 2, generator=g)
-    down = (torch.rand(b, t, generator=g) >= 0.15).float()
+    down = torch.rand(b, t, generator=g)
+    down = down if soft else (down >= 0.15).float()
     width = (1.5 + 1.5 * torch.rand(b, t, generator=g)) / h
     weight = torch.randn(b, 1, h, h, generator=g)
     return [a.to(device) for a in (xy, down, width, weight)]
@@ -91,6 +96,7 @@ def _fast(xy, var, ink, size):
 RENDERERS = {
     "marker": (render_reference, _fast, _markers, CPU_SIZES, CUDA_SIZES),
     "pen": (render_pen_reference, render_pen, _pen_gestures, PEN_CPU_SIZES, PEN_CUDA_SIZES),
+    "pen-soft": (render_pen_reference, render_pen, functools.partial(_pen_gestures, soft=True), PEN_CPU_SIZES, PEN_CUDA_SIZES),
 }
 
 
@@ -127,9 +133,9 @@ def _machine(device: torch.device) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto", help="auto (CPU, and CUDA when present), cpu or cuda")
-    parser.add_argument("--renderer", default="marker", choices=sorted(RENDERERS), help="marker (default) or pen")
+    parser.add_argument("--renderer", default="marker", choices=sorted(RENDERERS), help="marker (default), pen or pen-soft")
     parser.add_argument("--sizes", default=None, help=f"BxTxH,... (default CPU {CPU_SIZES}; CUDA {CUDA_SIZES}; "
-                        f"pen: CPU {PEN_CPU_SIZES}; CUDA {PEN_CUDA_SIZES})")
+                        f"pen, pen-soft: CPU {PEN_CPU_SIZES}; CUDA {PEN_CUDA_SIZES})")
     parser.add_argument("--threads", default=None, help="CPU intra-op thread counts to run, e.g. 2,1 (default: torch's)")
     parser.add_argument("--rounds", type=int, default=5, help="reference passes per size")
     parser.add_argument("--fast-per-round", type=int, default=4, help="fast passes after each reference pass")
