@@ -15,7 +15,7 @@ What is measured, for every method alike (issue 13's acceptance):
   (from each polyline's end to the next one's start, in the file's order), in source pixels; seconds
   per image (wall, each method alone, same worker count);
 * igae only: the read-back file drawn by Pillow against the same file drawn by our pen renderer
-  (:func:`~igae_robot.model.pen_fit.render_pen_max`, what the fit trains on), IoU: what trains is what plots.
+  (:func:`~igae_robot.model.render_pen.render_pen`, what the fit trains on), IoU: what trains is what plots.
 
 Sets, none of them seen while the engine was built (it was tried on the first MNIST test digits and
 on Omniglot's background_small1 alphabets; all of these differ):
@@ -202,7 +202,7 @@ def renderer_agreement(lines: list[np.ndarray], shape: tuple[int, int], pen: flo
     import torch
 
     from igae_robot.images.pen_draw import pen_coverage
-    from igae_robot.model.pen_fit import render_pen_max
+    from igae_robot.model.render_pen import render_pen
 
     if not lines:
         return 1.0, 1.0
@@ -213,7 +213,7 @@ def renderer_agreement(lines: list[np.ndarray], shape: tuple[int, int], pen: flo
     pen_down = np.concatenate([np.r_[np.ones(len(p)), 0.0] for p in lines])
     xy = torch.tensor(points[None] / side, dtype=torch.float64)
     down = torch.tensor(pen_down[None], dtype=torch.float64)
-    fine = render_pen_max(xy, down, torch.full_like(down, pen * s / side), side)[0].numpy()
+    fine = render_pen(xy, down, torch.full_like(down, pen * s / side), (side, side))[0, 0].numpy()
     h, w = shape
     ours = fine[: h * s, : w * s].reshape(h, s, w, s).mean(axis=(1, 3))
     pillow = pen_coverage(lines, shape, pen)
