@@ -82,7 +82,15 @@ def test_check_against_the_wrong_source():
 
 
 def test_check_against_images():
+    # Against a source image the file is drawn as a plotter draws it: a round pen as wide as the source's
+    # strokes.  A source that a 3-pixel pen drew along the square passes; a blank one fails.
+    from igae_robot.images.pen_draw import pen_coverage
+
     sheet = plan_sheet([SQUARE], Page.from_spec("A5"))
-    image = render_polylines([gesture_polylines(SQUARE, 0.5, None)])[:, 0].numpy()
-    assert check_sheet(sheet, images=image).passed
+    image = pen_coverage([p.points * 28 for p in gesture_polylines(SQUARE, 0.5, None)], (28, 28), 3.0)[None]
+    report = check_sheet(sheet, images=image)
+    assert report.passed, report.iou
     assert not check_sheet(sheet, images=np.zeros((1, 28, 28))).passed
+    # The file drawn with the model's markers instead scores lower: what is judged is the pen's line.
+    markers = render_polylines([gesture_polylines(SQUARE, 0.5, None)])[:, 0].numpy()
+    assert check_sheet(sheet, images=markers).iou < report.iou
