@@ -1,7 +1,7 @@
 """Pen-drawn fidelity on held-out line images: the pen engine against a skeleton tracer and potrace, one run.
 
     make bench-deps     # potrace and the fonts (Debian packages), once
-    .venv/bin/python benchmarks/pen_fidelity.py --per-set 80            # ~10 min on 2 cores
+    .venv/bin/python benchmarks/pen_fidelity.py --per-set 50 --seed 11   # ~6 min on 2 cores (the README table)
     .venv/bin/python benchmarks/pen_fidelity.py --per-set 20 --sets mnist-28,omniglot-105
 
 What is measured, for every method alike (issue 13's acceptance):
