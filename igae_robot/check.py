@@ -42,22 +42,17 @@ from igae_robot.gesture import Gesture
 from igae_robot.images.glyphs import ink_image, to_glyph
 from igae_robot.images.pen_draw import pen_coverage
 from igae_robot.images.trace import median_stroke_width
-from igae_robot.model.metrics import batch_metrics
 from igae_robot.model.render import render_polylines, render_strokes
 from igae_robot.paper.geometry import Polyline
 from igae_robot.paper.sheet import Sheet, stroke_polyline
 
 __all__ = [
-    "GlyphScore", "CheckReport", "gesture_polylines", "glyph_strokes", "check_sheet", "score_sheets", "score_sheets_pen",
+    "GlyphScore", "CheckReport", "gesture_polylines", "glyph_strokes", "check_sheet", "score_sheets_pen",
     "pen_canvases", "source_glyph",
     "DEFAULT_MIN_IOU",
 ]
 
 DEFAULT_MIN_IOU = 0.99
-
-# vectorize scores with markers every half pixel (the check uses a quarter): even the thinnest
-# marker (sigma 0.28 px) stays above 0.5 between two of them, so the IoU at 0.5 is the same, at half the cost.
-FIDELITY_SPACING_PX = 0.5
 
 
 @dataclass(frozen=True)
@@ -157,27 +152,6 @@ def glyph_strokes(sheets: Sequence[Sheet], glyphs: Sequence[int]) -> tuple[np.nd
         pressure = np.concatenate([p.pressure for _, p, _ in placed])
         values = np.column_stack([(points - place[:, 1:]) / place[:, :1], pressure])  # as Placement.from_page
     return values, counts, per_glyph
-
-
-def score_sheets(
-    sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], size: int, var_coef: float, var_eps: float,
-    spacing_px: float = FIDELITY_SPACING_PX,
-) -> tuple[list[float], list[float]]:
-    """(IoU, MSE) per sheet: its strokes re-rendered as the check renders them (markers of full ink
-    along the lines) against its model inputs (K,S,S), averaged over its K glyphs (a sheet without
-    glyphs scores (1, 0)).  ``igae vectorize``'s fidelity, for all its images in one pass."""
-    per_sheet = np.array([len(t) for t in inputs], dtype=np.intp)
-    if not per_sheet.sum():
-        return [1.0] * len(sheets), [0.0] * len(sheets)
-    values, counts, per_glyph = glyph_strokes(sheets, per_sheet)
-    canvas = render_strokes(values, counts, per_glyph, size, var_coef, var_eps, spacing_px=spacing_px)
-    m = batch_metrics(canvas, torch.from_numpy(np.concatenate(inputs))[:, None])
-    has = per_sheet > 0
-    first = np.cumsum(per_sheet) - per_sheet
-    iou, mse = np.ones(len(per_sheet)), np.zeros(len(per_sheet))
-    for mean, scores in ((iou, m["iou"]), (mse, m["mse"])):
-        mean[has] = np.add.reduceat(scores.double().numpy(), first[has]) / per_sheet[has]
-    return iou.tolist(), mse.tolist()
 
 
 def score_sheets_pen(

@@ -1,8 +1,9 @@
 """Batch vectorization: a folder of images -> plotter-ready files (one per image and format) + a manifest.
 
-    discover --> read, ink, cut into glyph pieces, crop to model inputs    (DataLoader workers, a batch of
+    discover --> read, ink, cut into glyph pieces, crop for the engine     (DataLoader workers, a batch of
                                                                             images at a time)
-             --> encoder in fixed-size batches [--> refine]                (this process, CPU or GPU)
+             --> the engine draws: the pen engine (trace + fit), or a      (this process, CPU or GPU)
+                 model's encoder in fixed-size batches [--> refine]
              --> gestures placed at source coordinates -> Sheets
                  -> writers (atomic files) -> fidelity -> manifest records (export workers, a chunk of
                                                                             images at a time)
@@ -12,10 +13,11 @@ Where each part lives:
 
 * :mod:`.options` -- :class:`VectorizeOptions`, :class:`Source`, :class:`VectorizeSummary`, :data:`Writer`.
 * :mod:`.sources` -- discovery and output names, the manifest, the settings key and resume.
-* :mod:`.stages` -- stage 1 (read and cut) and stage 2 (encode, refine).
+* :mod:`.stages` -- stage 1 (read and cut).
+* :mod:`.engines` -- stage 2: what draws the glyphs (:class:`~.engines.PenEngine`, :class:`~.engines.ModelEngine`).
 * :mod:`.sheets` -- stage 3 in the export workers: sheets through the one sheet pipeline
   (:func:`~igae_robot.paper.sheet.place_sheets`, :func:`~igae_robot.paper.sheet.plot_lengths`),
-  files through the writers, fidelity through the check (:func:`~igae_robot.check.score_sheets`).
+  files through the writers, fidelity through the check (:func:`~igae_robot.check.score_sheets_pen`).
 * :mod:`.run` -- :func:`vectorize`: workers, the pipeline, the manifest.
 
 Speed: a 28x28 digit is a few hundred bytes in and a few kilobytes out, so per-image Python costs
@@ -29,11 +31,12 @@ step costs nothing).  Pieces whose ends are closer than ``join`` stroke widths o
 joined (:func:`~igae_robot.paper.sheet.place_sheets`): the joint hides inside the line, and the pen
 lifts about 1.6 times per MNIST digit instead of 8.
 
-Fidelity: the strokes as exported are re-rendered with the model's markers (as ``igae check`` does)
-and scored against the model input: IoU at 0.5 and MSE, averaged over an image's glyphs.
+Fidelity: the strokes as exported are drawn as a plotter draws them -- Pillow, a round pen as wide as the
+source's median stroke -- and scored against the glyph crops of the source: IoU at 0.5 and MSE, averaged
+over an image's glyphs (as ``igae check --against`` images does).
 
 Resume: an image is skipped when its last manifest line says ``ok``, its source file has the same
-size and modification time, the run's settings (model weights, formats, machines, sizes, options)
+size and modification time, the run's settings (engine or model weights, formats, machines, sizes, options)
 hash to the same key, and every output file exists.  Outputs are written all-or-nothing and the
 manifest lines of a chunk only after the worker that wrote its files has returned, so an interrupted
 run (Ctrl-C, kill -9) redoes at most the images in flight.  Encoder batches always have the same

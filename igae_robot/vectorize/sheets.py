@@ -1,6 +1,6 @@
 """The last stage of a run, in the export workers, a chunk of images at a time: gestures placed
 at source coordinates -> Sheets (:func:`~igae_robot.paper.sheet.place_sheets`) -> writers (atomic
-files) -> fidelity (:func:`~igae_robot.check.score_sheets`) and lengths
+files) -> fidelity (:func:`~igae_robot.check.score_sheets_pen`) and lengths
 (:func:`~igae_robot.paper.sheet.plot_lengths`) -> manifest records.
 
 Coordinates: every piece's :class:`~igae_robot.images.glyphs.GlyphTransform` maps the model's canvas to the
