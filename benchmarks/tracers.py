@@ -4,8 +4,8 @@
   8-connected skeleton graph that goes on through junctions while an unused edge is left, so each
   pen-down stroke is as long as the graph allows (fewer lifts than one stroke per junction-to-junction branch).
 * :func:`read_potrace_svg` -- the outlines potrace wrote, as polylines (Béziers flattened).
-* :func:`pen_iou` -- the fidelity of a drawing *as a pen draws it*: every polyline stroked with one
-  round pen of a given width, rasterised 4x supersampled, compared with the input at 0.5.
+* :func:`pen_iou` -- the fidelity of a drawing *as a pen draws it*: the library's judge
+  (:func:`igae_robot.images.pen_draw.pen_iou`), re-exported for the benchmarks.
 
 All coordinates are source pixels, x right, y down, pixel (row i, column j) covering [j, j+1] x [i, i+1].
 """
@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+
+from igae_robot.images.pen_draw import pen_iou
 
 __all__ = ["skeleton_polylines", "write_polylines_svg", "read_potrace_svg", "pen_iou", "polyline_stats"]
 
@@ -115,25 +116,6 @@ def read_potrace_svg(path: str | Path, height: float, samples: int = 8) -> list[
             out.append(np.array(current))
     # 0.1 px units, y up from the bottom edge -> px, y down
     return [np.stack([p[:, 0] * 0.1, height - p[:, 1] * 0.1], axis=1) for p in out]
-
-
-def pen_iou(polylines: list[np.ndarray], target: np.ndarray, pen_px: float, supersample: int = 4) -> float:
-    """IoU of the polylines stroked with a round pen ``pen_px`` wide vs ``target`` (H,W) bool."""
-    h, w = target.shape
-    s = supersample
-    canvas = Image.new("L", (w * s, h * s), 0)
-    draw = ImageDraw.Draw(canvas)
-    r = pen_px * s / 2
-    for p in polylines:
-        q = [(float(x) * s, float(y) * s) for x, y in p]
-        if len(q) > 1:
-            draw.line(q, fill=255, width=max(1, round(pen_px * s)), joint="curve")
-        for x, y in (q[0], q[-1]):  # round caps (and dots)
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    cover = np.asarray(canvas, dtype=np.float32).reshape(h, s, w, s).mean(axis=(1, 3)) / 255.0
-    drawn = cover > 0.5
-    union = (drawn | target).sum()
-    return float((drawn & target).sum() / union) if union else 1.0
 
 
 def polyline_stats(polylines: list[np.ndarray]) -> tuple[int, float]:

@@ -167,3 +167,13 @@ def assert_same_placements(got, expected) -> None:
     for a, b in zip(got, expected):
         assert (a.glyph, a.label, a.row, a.col) == (b.glyph, b.label, b.row, b.col)
         assert (a.scale_mm, a.x_mm, a.y_mm) == pytest.approx((b.scale_mm, b.x_mm, b.y_mm), abs=1e-6)
+
+
+def assert_same_drawing(back, sheet, atol: float) -> None:
+    """A sheet read back from a file has the written sheet's placements, and its polylines (glyph, points
+    within ``atol`` mm, pressure within 1e-3) in the same order."""
+    assert_same_placements(back.placements, sheet.placements)
+    assert [p.glyph for p in back.polylines] == [p.glyph for p in sheet.polylines]
+    for a, b in zip(sheet.polylines, back.polylines):
+        np.testing.assert_allclose(a.points, b.points, atol=atol)
+        np.testing.assert_allclose(a.pressure, b.pressure, atol=1e-3)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fixtures_machine import (
     DOT, EMPTY, EMPTY_SHEET, LINE, LINE_SHEET, SQUARE, TOY_MACHINE, TOY_PAGE, TOY_SERVO,
-    assert_moves_inside, assert_same_placements, polyline, random_glyph_gestures, run_rs274, toy_sheet,
+    assert_moves_inside, assert_same_drawing, polyline, random_glyph_gestures, run_rs274, toy_sheet,
 )
 
 from igae_robot.errors import CheckError, ExportError
@@ -92,11 +92,7 @@ def test_round_trip_through_reader(machine_name):
     machine = load_machine(machine_name)
     sheet = plan_sheet(random_glyph_gestures(8, seed=7) + [DOT, EMPTY], Page.from_spec("A5"))
     back = read_gcode(io.StringIO(gcode(sheet, machine)))
-    assert_same_placements(back.placements, sheet.placements)
-    assert [p.glyph for p in back.polylines] == [p.glyph for p in sheet.polylines]
-    for a, b in zip(sheet.polylines, back.polylines):
-        np.testing.assert_allclose(a.points, b.points, atol=6e-4)
-        np.testing.assert_allclose(a.pressure, b.pressure, atol=1e-3)
+    assert_same_drawing(back, sheet, atol=6e-4)
 
 
 def test_reader_needs_igae_metadata():

@@ -6,9 +6,8 @@ import dataclasses
 import io
 import json
 
-import numpy as np
 import pytest
-from fixtures_machine import DOT, EMPTY, EMPTY_SHEET, LINE_SHEET, TOY_ARM, assert_same_placements, random_glyph_gestures
+from fixtures_machine import DOT, EMPTY, EMPTY_SHEET, LINE_SHEET, TOY_ARM, assert_same_drawing, random_glyph_gestures
 
 from igae_robot.errors import CheckError, ExportError
 from igae_robot.exporters.urscript import read_urscript, write_urscript
@@ -92,11 +91,7 @@ def test_plotter_profile_refused():
 def test_round_trip(writer, reader, machine):
     sheet = plan_sheet(random_glyph_gestures(8, seed=9) + [DOT, EMPTY], Page.from_spec("A4"))
     back = reader(io.StringIO(text(writer, sheet, load_machine(machine))))
-    assert_same_placements(back.placements, sheet.placements)
-    assert [p.glyph for p in back.polylines] == [p.glyph for p in sheet.polylines]
-    for a, b in zip(sheet.polylines, back.polylines):
-        np.testing.assert_allclose(a.points, b.points, atol=1e-3)
-        np.testing.assert_allclose(a.pressure, b.pressure, atol=1e-3)
+    assert_same_drawing(back, sheet, atol=1e-3)
 
 
 def test_readers_refuse_other_files():

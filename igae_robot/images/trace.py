@@ -20,6 +20,7 @@ Coordinates are source pixels, x right, y down, pixel (row i, column j) centred 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,7 +182,7 @@ def _pair_odd_nodes(graph: StrokeGraph, max_retrace: float) -> list[tuple[int, i
         return []
     dist, pred = dijkstra(matrix, directed=False, indices=odd, return_predecessors=True)
     _, piece = _pieces(graph)
-    left = {p: int((graph.degrees()[odd] % 2 == 1)[piece[odd] == p].sum()) for p in set(piece[odd])}
+    left = Counter(piece[odd].tolist())  # odd nodes still unpaired, per piece
     pairs = sorted((dist[x, odd[y]], x, y) for x in range(len(odd)) for y in range(x + 1, len(odd)))
     used: set[int] = set()
     doubled = []

@@ -9,6 +9,7 @@ soft gradient (``straight-through``): the model then sees exactly the strokes th
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from igae_robot.config import ModelConfig
@@ -23,7 +24,7 @@ def pen_widths(pressure: Tensor, cfg: ModelConfig) -> Tensor:
     """(B,T) pen width in canvas units: fixed ``pen_px``, or from ``pen_px`` to ``pen_px_max`` with pressure."""
     low = cfg.pen_px / cfg.image_size
     if cfg.pen_px_max <= cfg.pen_px:
-        return pressure * 0 + low
+        return torch.full_like(pressure, low)
     return low + pressure * (cfg.pen_px_max - cfg.pen_px) / cfg.image_size
 
 

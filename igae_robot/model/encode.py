@@ -36,12 +36,18 @@ def read_glyphs(paths: Sequence[str | Path], size: int, invert: bool | None = No
 
     A blank image warns, naming its file, and is left out (encoding nothing would draw a blob);
     when none has ink it is a DataError."""
-    grays = [read_image(p) for p in paths]  # a blank one warns, naming its file
+    box = glyph_box(size)
+    return torch.from_numpy(np.stack([to_glyph(g, invert, size=size, box=box)[0] for g in read_inked(paths)]))[:, None]
+
+
+def read_inked(paths: Sequence[str | Path]) -> list[np.ndarray]:
+    """The grayscale images of ``paths`` that have ink; a blank one warns, naming its file, and is left out
+    (encoding nothing would draw a blob); when none has ink it is a DataError."""
+    grays = [read_image(p) for p in paths]
     inked = [g for g in grays if blank_reason(g) is None]
     if not inked:
         raise DataError(f"no ink in any of the {len(paths)} image(s); nothing to encode")
-    box = glyph_box(size)
-    return torch.from_numpy(np.stack([to_glyph(g, invert, size=size, box=box)[0] for g in inked]))[:, None]
+    return inked
 
 
 @torch.no_grad()

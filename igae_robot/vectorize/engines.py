@@ -24,6 +24,7 @@ import torch
 from igae_robot.gesture import Gesture
 from igae_robot.images.trace import trace_strokes
 from igae_robot.model.checkpoint import Checkpoint
+from igae_robot.model.encode import glyph_box, read_inked
 from igae_robot.model.pen_fit import fit_drawings, to_steps
 from igae_robot.model.refine import refine
 from igae_robot.model.tensors import GestureTensors
@@ -50,7 +51,7 @@ class ModelEngine:
     def crop(self) -> Crop:
         """MNIST's framing, which the model was trained on: a 20/28 box, glyphs up to 12 stroke widths."""
         size = self.checkpoint.config.model.image_size
-        return Crop(size, round(size * 20 / 28), 12.0)
+        return Crop(size, glyph_box(size), 12.0)
 
     @property
     def dt_s(self) -> float:
@@ -143,15 +144,9 @@ def read_pen_glyphs(paths, invert: bool | None = None) -> tuple[np.ndarray, np.n
     pixels of the crop (the source's median stroke).  A blank image warns, naming its file, and is left out;
     when none has ink it is a DataError."""
     from igae_robot.check import source_glyph
-    from igae_robot.errors import DataError
-    from igae_robot.images.read import blank_reason, read_image
 
-    grays = [read_image(p) for p in paths]  # a blank one warns, naming its file
-    inked = [g for g in grays if blank_reason(g) is None]
-    if not inked:
-        raise DataError(f"no ink in any of the {len(paths)} image(s); nothing to encode")
     crop = PenEngine().crop
-    glyphs, pens = zip(*(source_glyph(g, crop.size, crop.box, invert) for g in inked))
+    glyphs, pens = zip(*(source_glyph(g, crop.size, crop.box, invert) for g in read_inked(paths)))
     return np.stack(glyphs).astype(np.float32), np.array(pens)
 
 

@@ -102,7 +102,8 @@ def _finish(ctx: Context, chunk: _Chunk) -> tuple[list[dict], list[str]]:
     lengths = dict(zip(ok, zip(*plot_lengths([sheets[i] for i in ok]))))
     glyph_start = np.cumsum(chunk.loaded.counts) - chunk.loaded.counts
     targets = [chunk.loaded.glyphs[glyph_start[i] : glyph_start[i] + chunk.loaded.counts[i]] for i in ok]
-    pens = [glyph_pens(chunk.loaded)[glyph_start[i] : glyph_start[i] + chunk.loaded.counts[i]] for i in ok]
+    glyph_pen = glyph_pens(chunk.loaded)  # once for the chunk, then cut per image
+    pens = [glyph_pen[glyph_start[i] : glyph_start[i] + chunk.loaded.counts[i]] for i in ok]
     scores = {"": dict(zip(ok, zip(*_fidelity(ctx, [sheets[i] for i in ok], targets, pens))))}
     if before is not None:
         scores["_encoder"] = dict(zip(ok, zip(*_fidelity(ctx, [before[i] for i in ok], targets, pens))))
