@@ -96,3 +96,22 @@ def test_resample_spacing_and_interpolation():
 def test_fit_transform_centres_uniformly():
     assert geometry.fit_transform((0, 0, 1, 1), (10, 10, 30, 50)) == (20.0, 10.0, 20.0)
     assert geometry.fit_transform((0, 0, 0, 0), (0, 0, 10, 10))[0] == 1.0  # degenerate content
+
+
+def test_merge_of_a_page_of_strokes_chains_them_as_the_small_merge_does():
+    # 30 broken lines of 5 pieces each (one piece reversed), all in one glyph: more than the quadratic
+    # merge takes, so the k-d tree one chains them; each line comes back whole.
+    rng = np.random.default_rng(1)
+    pool = []
+    for line in range(30):
+        xs = np.linspace(0, 50, 21) + rng.uniform(0, 5)
+        ys = np.full(21, 10.0 * line)
+        for k in range(5):
+            piece = polyline([(float(x), float(y)) for x, y in zip(xs[4 * k : 4 * k + 5], ys[4 * k : 4 * k + 5])], glyph=0)
+            pool.append(piece.reversed() if k == 2 else piece)
+    order = rng.permutation(len(pool))
+    merged = geometry.merge([pool[i] for i in order], 0.01)
+    assert len(pool) > geometry._MANY
+    assert len(merged) == 30
+    assert sorted(round(float(m.points[:, 1].mean())) for m in merged) == [10 * k for k in range(30)]
+    assert all(len(m) == 21 for m in merged)
