@@ -17,9 +17,12 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["SUPERSAMPLE", "pen_coverage", "pen_iou"]
+__all__ = ["BAND_PIXELS", "SUPERSAMPLE", "pen_coverage", "pen_iou"]
 
 SUPERSAMPLE = 4
+
+
+BAND_PIXELS = 32_000_000  # supersampled pixels Pillow draws at once (32 MB): a 600-dpi page goes in bands
 
 
 def pen_coverage(polylines: Sequence[np.ndarray], shape: tuple[int, int], pen_px: float, supersample: int | None = None) -> np.ndarray:
@@ -27,14 +30,34 @@ def pen_coverage(polylines: Sequence[np.ndarray], shape: tuple[int, int], pen_px
 
     supersample: default :data:`SUPERSAMPLE`, more for thin pens, so that the pen is about 32 supersampled
     pixels wide (up to 24x): Pillow rasterises a disc to whole pixels, and one 7 pixels across has 28% too
-    much area; at 32 the area is within a few percent."""
+    much area; at 32 the area is within a few percent.  A large image is drawn in horizontal bands of at most
+    :data:`BAND_PIXELS` supersampled pixels (an A4 page at 600 dpi, 4x, would be a 560 MB canvas), each band
+    with the polylines that reach it: the same pixels as one canvas (to a stray supersampled pixel)."""
     h, w = shape
     s = supersample or min(24, max(SUPERSAMPLE, math.ceil(32 / max(pen_px, 1e-6))))
+    lines = [np.asarray(line, dtype=np.float64).reshape(-1, 2) for line in polylines]
+    # Each band is drawn from a few pen widths above it and cropped: Pillow outlines a wide line that starts
+    # above its canvas a little differently, and the bands would disagree with one canvas near their tops.
+    above = 3 * math.ceil(pen_px) + 4
+    rows = max(1, min(h, BAND_PIXELS // max(1, w * s * s) - above))
+    out = np.zeros((h, w), np.float32)
+    reach = pen_px / 2 + 1
+    spans = [(float(p[:, 1].min()) - reach, float(p[:, 1].max()) + reach) if len(p) else (0.0, -1.0) for p in lines]
+    for top in range(0, h, rows):
+        bottom, start = min(h, top + rows), max(0, top - above)
+        band = [p - (0.0, start) for p, (lo, hi) in zip(lines, spans) if hi >= start and lo <= bottom]
+        out[top:bottom] = _draw(band, (bottom - start, w), pen_px, s)[top - start :]
+    return out
+
+
+def _draw(lines: Sequence[np.ndarray], shape: tuple[int, int], pen_px: float, s: int) -> np.ndarray:
+    """pen_coverage of ``lines`` on one canvas, ``s`` times supersampled."""
+    h, w = shape
     canvas = Image.new("L", (w * s, h * s), 0)
     draw = ImageDraw.Draw(canvas)
     r = pen_px * s / 2
-    for line in polylines:
-        points = [(float(x) * s, float(y) * s) for x, y in np.asarray(line, dtype=np.float64).reshape(-1, 2)]
+    for line in lines:
+        points = [(float(x) * s, float(y) * s) for x, y in line]
         if len(points) > 1:
             draw.line(points, fill=255, width=max(1, round(pen_px * s)), joint="curve")
         # A round pen inks a disc wherever it stands: caps, a dot for a single point, and every joint.
