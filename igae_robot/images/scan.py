@@ -1,0 +1,309 @@
+"""The ink of a scanned page, torch-free: uneven light, grey paper, faint pencil, grain, ruled lines.
+
+:func:`scan_ink` turns a grayscale scan into ink (1 = full ink) whose binarisation at 0.5 is the one to use:
+
+1. polarity: dark ink on light paper, or light on dark (from the border, as ``read.light_backgrounds``);
+2. the paper under the ink, estimated on a copy shrunk to ~600 px (a grey opening wider than any stroke, then
+   smoothed): a shadow or a grey sheet becomes paper, not ink;
+3. each pixel measured against its paper, ``(darkness - paper) / (1 - paper)`` (for dark ink ``1 - gray / paper``:
+   the light's unevenness divided out);
+4. the ink's own level: the median of the cores of what stands clearly out of the paper's noise (the darker
+   kind when there are two, e.g. writing over printed lines); the threshold is halfway between paper and
+   that level, as a pen's half-covered edge pixel is.  Faint pencil gets a low threshold, black ink a high one,
+   a blank page none: nothing stands out, so nothing is ink (noise is never stretched into strokes);
+5. smoothing only when the paper's grain would otherwise cross the threshold (faint ink on grainy paper), and
+   specks of fewer than 4 pixels fall below 0.5.
+
+An image without noise (its paper's deviation under half an 8-bit grey level) is taken as digital: its darkest
+pixel is its ink level, as ``glyphs.ink_image`` takes it, so MNIST digits come out exactly as ink_image makes
+them (the first 1000 test digits: 0 pixels differ at 0.5, largest difference 0).
+
+How the threshold was chosen (``benchmarks/scan_threshold.py``, 2026-12-02, pages from build_pages.py's makers:
+handwriting, diagrams, Omniglot lines, 800 x 900 px, one artefact each; constants tuned on seeds 1-6, table from
+seeds 11-13; median pixel IoU against the truth ink over 9 pages; "blank": ink found on paper-only pages):
+
+| artefact | ink_images | Otsu | Sauvola | paper + 0.5 | scan_ink |
+|---|---:|---:|---:|---:|---:|
+| clean | 1.000 | 0.980 | 0.909 | 1.000 | 1.000 |
+| lighting | 0.993 | 0.994 | 0.915 | 0.993 | 1.000 |
+| grey | 1.000 | 1.000 | 0.922 | 0.995 | 1.000 |
+| yellowish | 1.000 | 1.000 | 0.916 | 0.993 | 1.000 |
+| pencil | 0.847 | 0.970 | 0.494 | 0.000 | 0.959 |
+| grain | 0.995 | 0.997 | 0.913 | 0.994 | 0.998 |
+| jpeg | 0.983 | 0.989 | 0.920 | 0.983 | 0.988 |
+| blur | 0.975 | 0.874 | 0.820 | 0.955 | 0.958 |
+| blue | 1.000 | 1.000 | 0.957 | 0.974 | 1.000 |
+| ruled | 0.971 | 0.951 | 0.768 | 0.955 | 0.985 |
+| mix | 0.971 | 0.970 | 0.919 | 0.972 | 0.980 |
+| blank | 118115 ppm | 398788 ppm | 0 ppm | 0 ppm | 0 ppm |
+
+(ink_images = today's 5th-percentile stretch at 0.5; Sauvola window 31, k 0.2; "paper + 0.5" = step 3 then a
+fixed 0.5.)  On build_pages.py's own pages (seed 1) the worst text page goes from IoU 0.547 (ink_images) to 0.890
+and the worst drawing from 0.792 to 0.907.  Otsu stays ahead on pencil alone (0.970) and ink_images on blur
+alone (0.975): a higher ink level helps blur and hurts pencil, and the median of the cores was the best balance
+measured (on the tuning seeds, the 75th-90th percentiles of all that stands out gave pencil 0.89-0.95, blur
+0.95-0.97; the median of the cores 0.960 and 0.975).  A _MIN_CONTRAST of 0.03 measured 0.01 better on pencil;
+it stays 0.06, a margin for paper texture and stains the benchmark does not have.
+
+Speed and memory (same date, two shared cores, ``nice``): a 600 dpi A4 page (4960 x 7016) in 3.5 s with a peak of
++0.6 GB over the page itself; 300 dpi (2480 x 3508) in 0.5 s, +0.15 GB.
+
+:func:`remove_ruled_lines` takes the printed lines of ruled paper out of an ink image (found as a Hough transform
+over vertical strips: lines within ±3° across three quarters of the page) and leaves the writing that crosses
+them.  It is for ``--remove-lines``: a drawn line across the page looks like a printed one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from igae_robot.errors import DataError
+from igae_robot.images.glyphs import stroke_width
+from igae_robot.images.read import light_backgrounds
+
+__all__ = ["scan_ink", "paper_level", "remove_ruled_lines"]
+
+_SMALL = 600  # long side, pixels, of the shrunk copy the paper is estimated on
+_NOISE_SIGMAS = 6.0  # the paper's noise ceiling: median + this many (robust) deviations
+_MIN_CONTRAST = 0.06  # ink must stand this far above the noise ceiling (fraction of paper to black)
+_SMOOTHING = (0.7, 1.0, 1.5)  # px: Gaussian sigmas tried, least first, when the paper's noise nears the ink
+_CLEAN = 0.002  # the paper's deviation below which an image is digital, not scanned (half an 8-bit grey level)
+_CORE = 2  # px: a stroke's core is this far inside what stands out (measured: 2 and 3 alike; 0 lets printed lines in)
+_TWO_KINDS = 2.0  # marks twice as far from the paper as the others are the ink; the others, print or shadow
+_MIN_SPECK = 4  # components of fewer pixels than this are specks, not ink
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
+    """Grayscale scan (H,W) in [0,1] (1 = white) -> ink (H,W) float32 in [0,1] (1 = full ink; binarise at 0.5).
+
+    invert: None = detect from the border; True = dark ink on light paper; False = light ink on dark.
+    Memory: about four float32 copies of the page at its peak (a 600 dpi A4 page, 35 Mpx: +0.6 GB measured).
+    """
+    if gray.ndim != 2 or gray.size == 0:
+        raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
+    gray = np.asarray(gray, dtype=np.float32)
+    dark_on_light = bool(light_backgrounds(gray[None])[0]) if invert is None else bool(invert)
+    dark = 1.0 - gray if dark_on_light else gray.copy()  # darkness: 0 = white, 1 = black
+    rise = _against_paper(dark, paper_level(dark))  # (dark's memory)
+    level, sd = _noise(rise)
+    scanned = sd > _CLEAN  # else a digital image: no noise, no specks
+    ink_level = _ink_level(rise, level, sd)
+    if ink_level is None:
+        return np.zeros(gray.shape, np.float32)
+    threshold = (level + ink_level) / 2
+    sigma, sd = _least_smoothing(rise, level, sd, threshold)
+    if sigma:  # grain or JPEG noise that would cross the threshold: averaged out first
+        rise = ndimage.gaussian_filter(rise, sigma, output=rise)
+    ceiling = level + _NOISE_SIGMAS * sd  # the paper's noise reaches this far
+    threshold = max(threshold, ceiling + _MIN_CONTRAST / 2)
+    ink = _ramp(rise, min(ceiling, threshold / 2), threshold, max(ink_level, threshold + 1e-3))
+    return _drop_specks(ink) if scanned else ink
+
+
+def paper_level(dark: np.ndarray) -> np.ndarray:
+    """The paper's darkness (H,W) float32 under a darkness image (H,W): what is left without the strokes.
+
+    On a copy shrunk to ``_SMALL`` px (area averages): a grey opening (the least dark over a window, then the
+    darkest of those) removes everything narrower than the window, a mean over the same window smooths the
+    steps, and the result is stretched back.  The window is a 16th of the long side, and at least 48 px (or
+    the whole image): wider than strokes, narrower than a lamp's shadow.
+    """
+    h, w = dark.shape
+    k = max(1, math.ceil(max(h, w) / _SMALL))
+    small = np.asarray(Image.fromarray(dark).resize((math.ceil(w / k), math.ceil(h / k)), Image.BOX)) if k > 1 else dark
+    window = max(3, round(max(h, w) / 16 / k), min(max(small.shape), math.ceil(48 / k)))
+    smooth = ndimage.uniform_filter(ndimage.grey_opening(small, size=(window, window), mode="nearest"), window, mode="nearest")
+    if k == 1:
+        return smooth.astype(np.float32)
+    return np.asarray(Image.fromarray(smooth.astype(np.float32)).resize((w, h), Image.BILINEAR))
+
+
+def _against_paper(dark: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """How far each pixel is from its paper towards black, (H,W) float32 (0 = paper, 1 = black; noise < 0).
+    Computed in ``dark``'s memory (it is overwritten and returned)."""
+    dark -= paper
+    dark /= np.maximum(np.float32(1e-3), 1.0 - paper)
+    return dark
+
+
+def _noise(rise: np.ndarray) -> tuple[float, float]:
+    """(median, robust standard deviation) of the paper, from a subsample of at most ~1 Mpx.
+
+    The page is mostly paper, so the median is the paper's; the deviation comes from the pixels below it only,
+    which are all paper (ink only ever adds), so dense writing or printed lines do not pass for noise."""
+    step = max(1, math.isqrt(rise.size // 1_000_000))
+    sample = rise[::step, ::step].ravel()
+    level = float(np.median(sample))
+    below = level - sample[sample < level]
+    return level, 1.4826 * float(np.median(below)) if below.size else 0.0
+
+
+def _ink_level(rise: np.ndarray, level: float, sd: float) -> float | None:
+    """The ink's own level (its strokes' cores), or None when nothing stands out of the paper.
+
+    What stands out is found on a smoothed copy (grain averaged away): more than ``_NOISE_SIGMAS`` deviations
+    and ``_MIN_CONTRAST`` above the paper.  Its cores are what is left ``_CORE`` px inside (edges and thin
+    printed lines drop out), and the level is their median, unsmoothed: pencil's grain makes its cores uneven
+    and a higher percentile would put the threshold above half of its strokes.
+    """
+    smooth = ndimage.gaussian_filter(rise, 1.0)
+    s_level, s_sd = _noise(smooth)
+    # Capped at half-way to black: a texture of fine lines can pass for noise after smoothing, black ink cannot.
+    found = smooth > min(0.5, max(level, s_level) + _NOISE_SIGMAS * s_sd + _MIN_CONTRAST)
+    del smooth
+    if np.count_nonzero(found) < _MIN_SPECK:
+        return None
+    if sd <= _CLEAN:  # a digital image has no outliers: its darkest pixel is its ink, as glyphs.ink_image takes it
+        return float(rise[found].max())
+    cores = ndimage.binary_erosion(found, _EIGHT, iterations=_CORE)
+    values = rise[cores] if np.count_nonzero(cores) >= _MIN_SPECK else rise[found]
+    return float(np.median(_darker_marks(values, level)))
+
+
+def _darker_marks(values: np.ndarray, level: float) -> np.ndarray:
+    """The darker of two kinds of marks, when the values split into two (Otsu) and the darker stand more than
+    ``_TWO_KINDS`` times as far from the paper as the lighter: writing over printed ruled lines, or over a
+    faint shadow.  One kind (pencil alone, ink alone): all of them."""
+    counts, edges = np.histogram(values, bins=128)
+    p = counts / counts.sum()
+    w0, mu = np.cumsum(p), np.cumsum(p * (edges[:-1] + edges[1:]) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        between = (mu[-1] * w0 - mu) ** 2 / (w0 * (1 - w0))  # Otsu's between-class variance at each cut
+    cut = edges[1 + int(np.nanargmax(between[:-1]))] if len(between) > 1 and np.isfinite(between[:-1]).any() else edges[-1]
+    light, dark = values[values < cut], values[values >= cut]
+    if len(light) and len(dark) and dark.mean() - level > _TWO_KINDS * (light.mean() - level):
+        return dark
+    return values
+
+
+def _least_smoothing(rise: np.ndarray, level: float, sd: float, threshold: float) -> tuple[float, float]:
+    """(sigma px, the paper's deviation after it): the least Gaussian smoothing that keeps the paper's noise
+    ``_NOISE_SIGMAS`` deviations under ``threshold`` (the most, 1.5 px, when none does).
+
+    Smoothing costs thin strokes their contrast and spreads ink into its neighbours, so black ink on grainy
+    paper is left as it is, and only faint ink near the noise is smoothed.  The deviation after smoothing is
+    measured on a tile of the page (grain is rarely white: JPEG's is blocky)."""
+    if threshold - level >= _NOISE_SIGMAS * sd + _MIN_CONTRAST / 2:
+        return 0.0, sd
+    h, w = rise.shape
+    tile = rise[max(0, h // 2 - 512) : h // 2 + 512, max(0, w // 2 - 512) : w // 2 + 512]
+    for sigma in _SMOOTHING:
+        sd = _noise(ndimage.gaussian_filter(tile, sigma))[1]
+        if threshold - level >= _NOISE_SIGMAS * sd + _MIN_CONTRAST / 2:
+            break
+    return sigma, sd
+
+
+def _ramp(rise: np.ndarray, zero: float, half: float, full: float) -> np.ndarray:
+    """Piecewise linear: ``zero`` -> 0, ``half`` -> 0.5, ``full`` -> 1, clipped to [0,1]; float32 (H,W)."""
+    low = (rise - zero) * np.float32(0.5 / max(1e-6, half - zero))
+    high = (rise - half) * np.float32(0.5 / max(1e-6, full - half)) + np.float32(0.5)
+    ink = np.where(rise < half, low, high)
+    return np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
+
+
+def _drop_specks(ink: np.ndarray) -> np.ndarray:
+    """Components (8-connected, at 0.5) of fewer than ``_MIN_SPECK`` pixels dimmed below 0.5, in place."""
+    labels, n = ndimage.label(ink > 0.5, structure=_EIGHT)
+    if n == 0:
+        return ink
+    small = np.bincount(labels.ravel(), minlength=n + 1) < _MIN_SPECK
+    small[0] = False
+    speck = small[labels]
+    ink[speck] = np.minimum(ink[speck], np.float32(0.45))
+    return ink
+
+
+# ---- ruled lines -----------------------------------------------------------------------------------------
+
+_STRIP = 32  # px: the page is cut into vertical strips this wide to find lines
+_TILT = math.tan(math.radians(3))  # ruled lines within ±3° of horizontal
+_SPAN = 0.75  # a ruled line covers at least this share of the strips (a drawn line across half the page is not one)
+_DETECT = 1600  # px: lines are found on a copy at most this wide (max-pooled: thin lines survive)
+
+
+def remove_ruled_lines(ink: np.ndarray, pen_px: float | None = None) -> np.ndarray:
+    """Ink (H,W) in [0,1] without the lines of ruled paper: near-horizontal lines (±3°) across three quarters of
+    the page, and a near-vertical margin line down three quarters of it.  Where writing crosses a line (ink just above or below
+    it), the line's pixels stay: the stroke goes on through them.  Returns a new (H,W) float32 array.
+
+    pen_px: the writing's stroke width; lines thicker than twice it plus 2 px are drawn, not printed, and stay
+    (None: estimated as ``glyphs.stroke_width``).
+    """
+    out = np.array(ink, dtype=np.float32)
+    if out.ndim != 2:
+        raise DataError(f"expected a 2-D ink image, got shape {out.shape}")
+    pen = stroke_width(out) if pen_px is None else float(pen_px)
+    _remove_horizontal(out, pen)
+    _remove_horizontal(out.T, pen)  # a view: the margin line, removed in place
+    return out
+
+
+def _remove_horizontal(ink: np.ndarray, pen: float) -> None:
+    """Remove near-horizontal ruled lines from ``ink`` (H,W), in place."""
+    binary = ink > 0.5
+    for row, slope in _find_lines(binary):
+        _erase_line(ink, binary, row, slope, pen)
+
+
+def _find_lines(binary: np.ndarray) -> list[tuple[float, float]]:
+    """Near-horizontal lines across the page as (row at column 0, slope rows per column), full-size pixels.
+
+    On a max-pooled copy: each strip of ``_STRIP`` columns marks the rows its ink covers from side to side
+    (within ±2 rows: a line tilted 3° climbs 1.7 rows across a strip); then for each slope the marks along that
+    slope are counted (a Hough transform over strips), and a run of rows whose best count reaches ``_SPAN`` of
+    the strips is one line.
+    """
+    f = max(1, math.ceil(binary.shape[1] / _DETECT))
+    h, w = binary.shape[0] // f, binary.shape[1] // f
+    n = w // _STRIP
+    if n < 4 or h < 3:
+        return []
+    pooled = binary[: h * f, : w * f].reshape(h, f, w, f).any(axis=(1, 3))
+    near = ndimage.maximum_filter1d(pooled.view(np.uint8), 5, axis=0)
+    full = near[:, : n * _STRIP].reshape(h, n, _STRIP).sum(axis=2) >= 0.9 * _STRIP  # (h, n)
+    centres = (np.arange(n) + 0.5) * _STRIP
+    slopes = np.arange(-_TILT, _TILT + 1e-9, 2.0 / w)  # two rows of drift across the page per step
+    rows = np.arange(h)[:, None]
+    counts = np.stack([_along(full, rows + np.round(centres * s).astype(int)) for s in slopes], axis=1)  # (h, slopes)
+    best = counts.max(axis=1)
+    lines = []
+    hits, _ = ndimage.label(best >= _SPAN * n)
+    for run in ndimage.find_objects(hits):
+        y = run[0].start + int(np.argmax(best[run]))
+        s = float(slopes[int(np.argmax(counts[y]))])
+        lines.append(((y + 0.5) * f - 0.5, s))
+    return lines
+
+
+def _along(full: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """(h,) marks of ``full`` (h,n) counted along rows ``index`` (h,n) of each strip (outside the page: none)."""
+    inside = (index >= 0) & (index < full.shape[0])
+    return (full[np.clip(index, 0, full.shape[0] - 1), np.arange(full.shape[1])] & inside).sum(axis=1)
+
+
+def _erase_line(ink: np.ndarray, binary: np.ndarray, row: float, slope: float, pen: float) -> None:
+    """Clear one ruled line from ``ink`` in place, except in the columns where writing crosses it."""
+    h, w = ink.shape
+    reach = 4 + math.ceil(w / _DETECT)  # rows searched each side of the fitted line
+    offsets = np.arange(-reach - 3, reach + 4)
+    ys = np.round(row + slope * np.arange(w))[None, :].astype(int) + offsets[:, None]  # (rows, w)
+    inside = (ys >= 0) & (ys < h)
+    band = binary[np.clip(ys, 0, h - 1), np.arange(w)] & inside  # (rows, w)
+    profile = band[3:-3].mean(axis=1)  # the line's rows: most columns have ink there
+    on = np.flatnonzero(profile >= 0.5 * profile.max()) + 3
+    if profile.max() == 0 or on[-1] - on[0] + 1 > 2 * pen + 2:
+        return  # nothing there, or a bar drawn thicker than the pen: not a printed line
+    top, bottom = on[0], on[-1]
+    # A stroke crosses where ink continues a row past the line's edge (one row of slack for its blur).
+    crossed = band[max(0, top - 3) : top - 1].any(axis=0) | band[bottom + 2 : bottom + 4].any(axis=0)
+    clear = ~crossed
+    for o in range(top - 1, bottom + 2):
+        y = ys[o]
+        keep = inside[o] & clear
+        ink[y[keep], np.flatnonzero(keep)] = 0.0
