@@ -59,3 +59,60 @@ def test_no_steps_or_no_glyphs_change_nothing():
     start = [_start(ink[0], 3.5)]
     assert fit_drawings(start, ink, 3.5, steps=0) == start
     assert fit_drawings([], np.zeros((0, 8, 8)), 3.5) == []
+
+
+def _page(width: int = 420, height: int = 260) -> np.ndarray:
+    """Long strokes across several fit windows: a wave, a loop and a diagonal, 5-7 px wide."""
+    im = Image.new("L", (width, height), 0)
+    d = ImageDraw.Draw(im)
+    xs = np.linspace(15, width - 15, 60)
+    d.line([(float(x), 70 + 40 * np.sin(x / 30)) for x in xs], fill=255, width=7, joint="curve")
+    d.ellipse((60, 140, 200, 240), outline=255, width=6)
+    d.line([(230, 250), (400, 120)], fill=255, width=5)
+    return np.asarray(im, dtype=np.float32) / 255
+
+
+def test_a_page_is_fitted_window_by_window_and_its_strokes_stay_whole():
+    from igae_robot.model.pen_fit import fit_page
+
+    ink = _page()
+    pen = 6.0
+    start = _start(ink, pen)
+    fitted = fit_page(start, ink, pen, steps=20, window=96)  # cells of 70 px: the wave crosses six
+    assert pen_iou(fitted.strokes(), ink, pen) > pen_iou(start.strokes(), ink, pen) + 0.02
+    assert np.array_equal(fitted.down, start.down)
+    # No point jumps where two windows meet: consecutive steps stay about a step apart.
+    gaps = np.linalg.norm(np.diff(fitted.points, axis=0), axis=1)[start.down[:-1] & start.down[1:]]
+    assert gaps.max() < 3 * pen, gaps.max()
+
+
+def test_a_page_within_one_window_is_fitted_as_the_glyph_fit_does():
+    from igae_robot.model.pen_fit import fit_page
+
+    ink = _ink(0)
+    start = _start(ink, 3.5)
+    # One cell, the window padded past the ink: the same points to within the float noise of another size.
+    fitted = fit_page(start, ink, 3.5, steps=10, window=64)
+    padded = np.zeros((64, 64), np.float32)
+    margin = int(np.ceil(2 * 3.5)) + 2
+    padded[margin : margin + 40, margin : margin + 40] = ink
+    shifted = PenDrawing(start.points + margin, start.down)
+    alone = fit_drawings([shifted], padded[None], 3.5, steps=10)[0]
+    assert np.abs(fitted.points - (alone.points - margin)).max() < 1e-3
+
+
+def test_the_fit_s_adam_steps_as_torch_s_adam_does():
+    import torch
+
+    from igae_robot.model.pen_fit import _Adam
+
+    a = torch.tensor([[0.3, -1.2], [2.0, 0.5]], requires_grad=True)
+    b = a.detach().clone().requires_grad_()
+    ours, theirs = _Adam(a, 0.05), torch.optim.Adam([b], lr=0.05, eps=1e-4)
+    for k in range(5):
+        for p in (a, b):
+            p.grad = None
+            ((p - k) ** 2 * torch.tensor([[1.0, 3.0], [0.5, 2.0]])).sum().backward()
+        ours.step()
+        theirs.step()
+    assert torch.allclose(a, b, atol=1e-6), (a, b)

@@ -21,6 +21,7 @@ trace it started from on Omniglot (IoU 0.941 -> 0.821 on one drawing, 0.965 at f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,7 @@ import torch
 
 from igae_robot.model.render_pen import render_pen
 
-__all__ = ["PenDrawing", "to_steps", "fit_drawings"]
+__all__ = ["PenDrawing", "to_steps", "fit_drawings", "fit_page", "PAGE_WINDOW"]
 
 
 @dataclass
@@ -91,19 +92,41 @@ def fit_drawings(
     xy = torch.from_numpy(xy / side).float().requires_grad_()  # canvas units: the square canvas is [0,1]
     down_t = torch.from_numpy(down).float()
     width = torch.from_numpy(pens / side).float()[:, None].expand_as(down_t).contiguous()
-    # eps well above float32 noise in the gradients: a point whose gradient is only noise (mid-way along a
-    # straight line) must stay put, not drift by Adam's full step in a random direction.
-    optimiser = torch.optim.Adam([xy], lr=lr_px / side, eps=1e-4)
+    adam = _Adam(xy, lr_px / side)
     for _ in range(steps):
         canvas = render_pen(xy, down_t, width, (side, side))[:, 0]
         inter = (canvas * target).sum((1, 2))
         union = (canvas + target - canvas * target).sum((1, 2)).clamp(min=1e-6)
         loss = (1.0 - inter / union).sum()
-        optimiser.zero_grad()
+        xy.grad = None
         loss.backward()
-        optimiser.step()
+        adam.step()
     fitted = xy.detach().double().numpy() * side
     return [PenDrawing(fitted[k, : len(d.points)], d.down) for k, d in enumerate(drawings)]
+
+
+class _Adam:
+    """Adam (Kingma & Ba), as ``torch.optim.Adam`` computes it, for one tensor.
+
+    Written out because creating any ``torch.optim`` optimiser imports ``torch._dynamo`` the first time:
+    1.7 s of a process that vectorizes one page in about as much (measured with cProfile on this CPU).
+    eps is well above float32 noise in the gradients: a point whose gradient is only noise (mid-way along
+    a straight line) must stay put, not drift by Adam's full step in a random direction."""
+
+    def __init__(self, param: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-4):
+        self.param, self.lr, self.betas, self.eps, self.t = param, lr, betas, eps, 0
+        self.m = torch.zeros_like(param)
+        self.v = torch.zeros_like(param)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        b1, b2 = self.betas
+        self.t += 1
+        g = self.param.grad
+        self.m.lerp_(g, 1 - b1)
+        self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = (self.v.sqrt() / math.sqrt(1 - b2**self.t)).add_(self.eps)
+        self.param.addcdiv_(self.m, denom, value=-self.lr / (1 - b1**self.t))
 
 
 def _pad(drawings: list[PenDrawing]) -> tuple[np.ndarray, np.ndarray]:
@@ -117,3 +140,57 @@ def _pad(drawings: list[PenDrawing]) -> tuple[np.ndarray, np.ndarray]:
             xy[k, len(d.points) :] = d.points[-1]
         down[k, : len(d.points)] = d.down
     return xy, down
+
+
+PAGE_WINDOW = 192  # pixels: the page's fit runs in square windows this size (see fit_page)
+
+
+def fit_page(
+    drawing: PenDrawing, ink: np.ndarray, pen_px: float, steps: int = 60, lr_px: float = 0.3,
+    window: int = PAGE_WINDOW, batch: int = 64,
+) -> PenDrawing:
+    """:func:`fit_drawings` for a drawing of any size: a page, a diagram, a word.
+
+    The page is cut into a grid of square cells; each cell's points are fitted in a window of ``window``
+    pixels around it (the cell plus a margin of two pens), where the neighbouring cells' points are
+    present too, so that a point at the cell's edge sees the lines next to it.  Each point keeps the value
+    of the window of its own cell.  Memory is a batch of windows, whatever the page's size; strokes and
+    lifts are the drawing's, only the points move.  ink (H,W) in [0,1], the drawing in its pixels."""
+    if steps <= 0 or not len(drawing.points):
+        return drawing
+    margin = int(np.ceil(2 * pen_px)) + 2
+    core = window - 2 * margin
+    if core < 8:
+        raise ValueError(f"a {window}-pixel window leaves no room for a {pen_px:.1f}-pixel pen")
+    cells = np.floor(drawing.points / core).astype(np.int64)  # (T,2) each point's cell (x, y)
+    occupied = np.unique(cells, axis=0)
+    fitted = drawing.points.copy()
+    for start in range(0, len(occupied), batch):
+        part = occupied[start : start + batch]
+        locals_, owned, inks = zip(*(_window(drawing, ink, cells, cell, core, margin, window) for cell in part))
+        done = fit_drawings(list(locals_), np.stack(inks), pen_px, steps, lr_px)
+        for d, (index, at, mine), cell in zip(done, owned, part):
+            fitted[index[mine]] = d.points[at[mine]] + (cell * core - margin)
+    return PenDrawing(fitted, drawing.down)
+
+
+def _window(drawing: PenDrawing, ink: np.ndarray, cells: np.ndarray, cell: np.ndarray, core: int, margin: int, window: int):
+    """One cell's window: (local drawing, (its steps' indices in the drawing, their positions in the local
+    drawing, which of them the cell owns), ink crop).
+
+    The local drawing is the steps inside the window, in order; where the drawing leaves the window and
+    comes back, a pen-up step is put in so that no line is drawn across the gap."""
+    x0, y0 = cell * core - margin
+    p = drawing.points
+    inside = (p[:, 0] >= x0) & (p[:, 0] < x0 + window) & (p[:, 1] >= y0) & (p[:, 1] < y0 + window)
+    index = np.flatnonzero(inside)
+    gap = np.flatnonzero(np.diff(index) > 1)  # after these local steps the drawing was outside
+    points = np.insert(p[index] - (x0, y0), gap + 1, p[index[gap]] - (x0, y0), axis=0)
+    down = np.insert(drawing.down[index], gap + 1, False)
+    at = np.arange(len(index)) + np.searchsorted(gap + 1, np.arange(len(index)), side="right")
+    mine = (cells[index] == cell).all(axis=1)
+    crop = np.zeros((window, window), np.float32)
+    h, w = ink.shape
+    ys, xs = slice(max(0, y0), min(h, y0 + window)), slice(max(0, x0), min(w, x0 + window))
+    crop[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0] = ink[ys, xs]
+    return PenDrawing(points, down), (index, at, mine), crop
