@@ -56,6 +56,17 @@ def build_writers(formats: str, machines: list[str]) -> dict:
     return writers
 
 
+def page_fit_steps(page_refine: int | None) -> int:
+    """--page-refine checked: the pen engine's fit steps for ink drawn whole (ConfigError when out of range)."""
+    from igae_robot.errors import ConfigError
+    from igae_robot.model.refine import MAX_REFINE_STEPS
+    from igae_robot.vectorize.engines import PAGE_FIT_STEPS
+
+    if page_refine is not None and not 0 <= page_refine <= MAX_REFINE_STEPS:
+        raise ConfigError(f"--page-refine must be a number of steps in 0..{MAX_REFINE_STEPS}, got {page_refine}")
+    return PAGE_FIT_STEPS if page_refine is None else page_refine
+
+
 def check_width(width_mm: float, writers: dict) -> None:
     """ConfigError when every image, at ``--width``, is wider than a writer's machine can draw: a plotter's
     work area, or an arm's reach across its base.  (With --dpi the size is known per image only.)"""
@@ -83,10 +94,12 @@ def vectorize(
     dpi: float = typer.Option(96.0, help="source resolution, pixels per inch: sets the physical size"),
     width: str = typer.Option("0", help="physical width of every image, e.g. 50mm (instead of --dpi)"),
     invert: Optional[bool] = typer.Option(None, "--invert/--no-invert", help="dark ink on light paper (default: detect per image)"),
-    split: str = typer.Option("auto", help="auto: cut pages into glyph pieces; none: one glyph per image; components: always cut"),
+    split: str = typer.Option("auto", help="auto: a glyph per image, larger ink drawn whole at its own scale (pen engine) or cut into glyph pieces (--model); none: one glyph per image; components: always cut (--model)"),
+    remove_lines: bool = typer.Option(False, "--remove-lines", help="take the printed lines of ruled paper out of the scans (the writing that crosses them stays)"),
     join: float = typer.Option(1.0, help="join strokes whose ends are closer than this many stroke widths (0: only --merge)"),
     refine: Optional[int] = typer.Option(None, help="test-time refinement, Adam steps per glyph through the renderer (default: pen engine 60, model 0)"),
     refine_lr: Optional[float] = typer.Option(None, help="refinement step (default: pen engine 0.3 px, model 0.05)"),
+    page_refine: Optional[int] = typer.Option(None, "--page-refine", help="pen engine: Adam steps of the fit of ink drawn whole at its own scale -- pages, words, sketches (default 8)"),
     threshold: float = typer.Option(0.5, help="pen down where intensity >= threshold"),
     release: Optional[float] = typer.Option(None, help="pen up again below this intensity (default threshold - 0.15)"),
     simplify: str = typer.Option("0", help="simplification tolerance, e.g. 0.05mm (0: keep every step)"),
@@ -117,9 +130,10 @@ def vectorize(
     writers = build_writers(format, machine or [])
     width_mm = length_option("--width", width)
     check_width(width_mm, writers)
+    page_steps = page_fit_steps(page_refine)
     encoder_device = resolve_device(device)
     options = VectorizeOptions(
-        dpi=dpi, width_mm=width_mm, invert=invert, split=split, join=join,
+        dpi=dpi, width_mm=width_mm, invert=invert, split=split, remove_lines=remove_lines, join=join,
         refine_steps=(PEN_FIT_STEPS if model is None else 0) if refine is None else refine,
         refine_lr=(0.3 if model is None else 0.05) if refine_lr is None else refine_lr,
         sheet=SheetOptions(threshold=threshold, release=release, simplify_mm=length_option("--simplify", simplify),
@@ -131,7 +145,7 @@ def vectorize(
     if ranks.distributed and encoder_device.type == "cuda":
         options = dataclasses.replace(options, device=str(resolve_device(f"cuda:{ranks.local_rank}")))
     found = discover_images(sources, exclude=output)
-    engine = PenEngine(options.refine_steps, options.refine_lr) if model is None else load_checkpoint(model)
+    engine = PenEngine(options.refine_steps, options.refine_lr, page_steps) if model is None else load_checkpoint(model)
     bar = Progress(
         TextColumn("vectorize"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[warnings]} warnings"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not (progress and ranks.is_main),

@@ -155,21 +155,48 @@ def glyph_strokes(sheets: Sequence[Sheet], glyphs: Sequence[int]) -> tuple[np.nd
 
 
 def score_sheets_pen(
-    sheets: Sequence[Sheet], inputs: Sequence[np.ndarray], pens: Sequence[np.ndarray],
+    sheets: Sequence[Sheet], inputs: Sequence[Sequence[np.ndarray]], pens: Sequence[np.ndarray],
 ) -> tuple[list[float], list[float]]:
     """(IoU, MSE) per sheet as a plotter draws it (:func:`pen_canvases`, ``pens`` (K,) pixels per sheet)
-    against its glyph crops (K,S,S) binarised at 0.5, averaged over the sheet's glyphs (none: (1, 0))."""
+    against its glyphs' inks binarised at 0.5, averaged over the sheet's glyphs (none: (1, 0)).
+
+    inputs: per sheet, its K glyph inks -- crops (K,S,S), or inks of any size (a page drawn whole, see
+    :mod:`~igae_robot.vectorize.engines`); a glyph's canvas unit is its ink's longer side."""
     per_sheet = np.array([len(t) for t in inputs], dtype=np.intp)
     if not per_sheet.sum():
         return [1.0] * len(sheets), [0.0] * len(sheets)
-    targets = np.concatenate(inputs)
+    targets = [t for ts in inputs for t in ts]
     pen_px = np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1) for p in pens])
-    inter, union, mse = _scores(torch.from_numpy(pen_canvases(glyph_strokes(sheets, per_sheet), targets, pen_px))[:, None],
-                                torch.from_numpy(np.asarray(targets, dtype=np.float32))[:, None])
-    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    lines = _lines_per_glyph(glyph_strokes(sheets, per_sheet))
+    scores = np.array([_pen_score(ls, t, pen) for ls, t, pen in zip(lines, targets, pen_px.tolist())])  # (K,3)
+    iou = np.where(scores[:, 1] > 0, scores[:, 0] / np.maximum(scores[:, 1], 1), 1.0)
     first = np.cumsum(per_sheet) - per_sheet
     return ([float(iou[f : f + n].mean()) if n else 1.0 for f, n in zip(first, per_sheet)],
-            [float(mse[f : f + n].mean()) if n else 0.0 for f, n in zip(first, per_sheet)])
+            [float(scores[f : f + n, 2].mean()) if n else 0.0 for f, n in zip(first, per_sheet)])
+
+
+def _pen_score(lines: list[np.ndarray], target: np.ndarray, pen: float) -> tuple[int, int, float]:
+    """(inked in both, in either, MSE) of ``lines`` (glyph units) drawn by Pillow's pen on ``target``'s canvas."""
+    drawn = _pen_canvas(lines, target, pen)
+    a, b = drawn > 0.5, target > 0.5
+    return int((a & b).sum()), int((a | b).sum()), float(np.mean((drawn - target) ** 2))
+
+
+def _lines_per_glyph(strokes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[list[np.ndarray]]:
+    """:func:`glyph_strokes`'s arrays as each glyph's polylines (N,2), glyph units."""
+    values, counts, per_glyph = strokes
+    stroke_ends, glyph_ends = np.cumsum(counts), np.cumsum(per_glyph)
+    return [[values[stroke_ends[j] - counts[j] : stroke_ends[j], :2] for j in range(glyph_ends[k] - per_glyph[k], glyph_ends[k])]
+            for k in range(len(per_glyph))]
+
+
+def _pen_canvas(lines: list[np.ndarray], target: np.ndarray, pen: float | None) -> np.ndarray:
+    """A glyph's lines (glyph units: its target's longer side is 1) drawn by Pillow with a round pen on a canvas
+    like ``target``; ``pen`` pixels (None: the target's median stroke)."""
+    side = max(target.shape)
+    pen = median_stroke_width(target > 0.5) if pen is None else pen
+    # A blank target has no stroke width; the drawing is still drawn, with a one-pixel pen.
+    return pen_coverage([line * side for line in lines], target.shape, max(1.0, pen))
 
 
 def source_glyph(gray: np.ndarray, size: int, box: int, invert: bool | None = None) -> tuple[np.ndarray, float]:
@@ -184,15 +211,9 @@ def pen_canvases(strokes: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np
     (:func:`~igae_robot.images.pen_draw.pen_coverage`) on a canvas like its target (K,S,S): what a plotter
     draws, (K,S,S) float32.  pen_px (K,): the pen, pixels of the canvas -- the source's median stroke;
     None: the median stroke of each target (:func:`~igae_robot.images.trace.median_stroke_width`)."""
-    values, counts, per_glyph = strokes
-    size = targets.shape[-1]
-    stroke_ends, glyph_ends = np.cumsum(counts), np.cumsum(per_glyph)
     out = np.zeros(targets.shape, dtype=np.float32)
-    for k, target in enumerate(targets):
-        lines = [values[stroke_ends[j] - counts[j] : stroke_ends[j], :2] * size for j in range(glyph_ends[k] - per_glyph[k], glyph_ends[k])]
-        pen = median_stroke_width(target > 0.5) if pen_px is None else float(pen_px[k])
-        # A blank target has no stroke width; the drawing is still drawn, with a one-pixel pen.
-        out[k] = pen_coverage(lines, target.shape, max(1.0, pen))
+    for k, (lines, target) in enumerate(zip(_lines_per_glyph(strokes), targets)):
+        out[k] = _pen_canvas(lines, target, None if pen_px is None else float(pen_px[k]))
     return out
 
 

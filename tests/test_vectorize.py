@@ -298,3 +298,47 @@ def test_the_pen_engine_needs_no_model_and_is_judged_as_a_pen_draws(tmp_path):
         assert r["status"] == "ok" and r["strokes"] == 1, r
         assert r["iou"] > 0.85, r  # a round pen as wide as the line, Pillow-drawn, against the scan's ink
         assert (tmp_path / "out" / r["outputs"][0]).read_text().count("<path") >= 1
+
+
+def test_the_pen_engine_draws_a_page_whole_at_its_own_scale(tmp_path):
+    from PIL import Image, ImageDraw
+
+    from igae_robot.vectorize.engines import PenEngine
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    im = Image.new("L", (600, 300), 255)
+    d = ImageDraw.Draw(im)
+    for row in range(3):  # three "lines of writing": long waves, far more than a glyph box of 32 pens
+        xs = np.linspace(20, 580, 80)
+        d.line([(float(x), 50 + 90 * row + 20 * np.sin(x / 15 + row)) for x in xs], fill=0, width=5, joint="curve")
+    im.save(folder / "page.png")
+    summary = vectorize(discover_images([folder]), tmp_path / "out", PenEngine(), SVG, VectorizeOptions(dpi=300, workers=0))
+    (r,) = summary.records
+    assert r["status"] == "ok" and r["glyphs"] == 1, r  # one drawing of the whole page, not glyph pieces
+    assert r["strokes"] == 3, r  # each line one stroke, however many fit windows it crosses
+    assert r["iou"] > 0.85, r
+    assert r["width_mm"] == pytest.approx(600 / 300 * 25.4, abs=1e-3)
+    svg = (tmp_path / "out" / r["outputs"][0]).read_text()
+    assert 'width="50.8mm"' in svg, svg[:300]
+
+
+def test_remove_lines_takes_the_ruled_lines_out_and_keeps_the_writing(tmp_path):
+    from PIL import Image, ImageDraw
+
+    from igae_robot.vectorize.engines import PenEngine
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    im = Image.new("L", (600, 300), 255)
+    d = ImageDraw.Draw(im)
+    for y in (60, 140, 220):  # printed rules across the whole sheet
+        d.line([(0, y), (600, y)], fill=90, width=3)
+    d.line([(float(x), 140 + 70 * np.sin(x / 40)) for x in np.linspace(100, 500, 60)], fill=0, width=6, joint="curve")
+    im.save(folder / "ruled.png")
+    runs = {}
+    for remove in (False, True):
+        options = VectorizeOptions(dpi=25.4, workers=0, remove_lines=remove, force=True)
+        (runs[remove],) = vectorize(discover_images([folder]), tmp_path / f"out{remove}", PenEngine(page_fit_steps=0), SVG, options).records
+    assert runs[False]["pen_down_mm"] > 1800, runs[False]  # the three rules drawn: 3 x 600 mm
+    assert 400 < runs[True]["pen_down_mm"] < 900, runs[True]  # the wave alone, about 600 mm

@@ -128,7 +128,7 @@ def find_pieces(
     width = stroke_width(ink) if width is None else width
     if width == 0:
         return []
-    if split == "auto" and _fits_one_glyph(ink[None], np.array([width]), glyph_strokes)[0]:
+    if split == "auto" and fits_one_glyph(ink[None], np.array([width]), glyph_strokes)[0]:
         return [Piece((0, 0, w, h))]
     limit = max(4, math.ceil(glyph_strokes * width))  # largest glyph side, pixels
     binary = ink > _INK
@@ -150,7 +150,7 @@ def find_pieces(
     return sorted(pieces, key=lambda p: (p.box[1] // limit, p.box[0]))
 
 
-def _fits_one_glyph(inks: np.ndarray, widths: np.ndarray, glyph_strokes: float = 12.0) -> np.ndarray:
+def fits_one_glyph(inks: np.ndarray, widths: np.ndarray, glyph_strokes: float = 12.0) -> np.ndarray:
     """(N,) bool: the ink (N,H,W) fits a square of ``glyph_strokes`` stroke widths (``widths`` > 0)."""
     limit = np.maximum(4, np.ceil(glyph_strokes * np.asarray(widths, dtype=np.float64)))  # largest glyph side
     binary = inks > _INK
@@ -278,7 +278,7 @@ def glyph_inputs(
     if split not in SPLIT_MODES:
         raise ConfigError(f"unknown split mode {split!r}; known: {', '.join(SPLIT_MODES)}")
     n, h, w = inks.shape
-    whole = np.full(n, split == "none") | ((split == "auto") & (widths > 0) & _fits_one_glyph(inks, widths, glyph_strokes))
+    whole = np.full(n, split == "none") | ((split == "auto") & (widths > 0) & fits_one_glyph(inks, widths, glyph_strokes))
     through = whole & _is_model_input(inks, size, box)
     if through.all():
         return inks.astype(np.float32), np.ones(n, dtype=np.intp), np.tile([float(size), 0.0, 0.0], (n, 1))

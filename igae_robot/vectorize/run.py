@@ -37,7 +37,7 @@ from igae_robot.vectorize.sheets import Context, _chunk_of, _finish
 from igae_robot.vectorize.sources import (
     PARTS, _base_record, _check_outputs, _is_done, _make_folder, _Manifest, _part_path, _read_previous, _settings_key,
 )
-from igae_robot.vectorize.stages import Crop, _ImageSet, _Loaded, glyph_pens
+from igae_robot.vectorize.stages import Crop, PixelBatches, _ImageSet, _Loaded, glyph_pens
 
 __all__ = ["vectorize"]
 
@@ -180,7 +180,7 @@ def _collect(submitted: _Submitted) -> list[tuple[dict, str]]:
 def _batches(sources: Sequence[Source], options: VectorizeOptions, crop: Crop) -> Iterator[_Loaded]:
     loader = torch.utils.data.DataLoader(
         _ImageSet(sources, options, crop),
-        batch_size=options.batch_size,
+        batch_sampler=PixelBatches(sources, options.batch_size),
         num_workers=options.workers,
         collate_fn=_as_is,  # __getitems__ made the whole batch already
         prefetch_factor=2 if options.workers else None,

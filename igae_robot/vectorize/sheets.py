@@ -199,4 +199,5 @@ def _fidelity(ctx: Context, sheets: list[Sheet], targets: list[np.ndarray], pens
     """(IoU, MSE) per image, its exported strokes drawn as a plotter draws them -- a round pen as wide as the
     source's median stroke (``pens``: canvas units per glyph) -- against its glyph crops
     (:func:`~igae_robot.check.score_sheets_pen`)."""
-    return score_sheets_pen(sheets, targets, [np.asarray(p) * ctx.size for p in pens])
+    sides = [np.array([max(t.shape) for t in ts], dtype=np.float64) for ts in targets]  # a glyph's canvas unit, pixels
+    return score_sheets_pen(sheets, targets, [np.asarray(p) * side for p, side in zip(pens, sides)])

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from igae_robot.errors import IgaeError
-from igae_robot.images.glyphs import glyph_inputs, ink_images, stroke_widths
+from igae_robot.images.glyphs import fits_one_glyph, glyph_inputs, stroke_widths
+from igae_robot.images.scan import remove_ruled_lines, scan_ink
 from igae_robot.images.read import blank_reason, read_image_stats
 from igae_robot.images.trace import median_stroke_width
 from igae_robot.vectorize.options import Source, VectorizeOptions
@@ -30,7 +31,7 @@ class _Loaded:
     """A batch of images read and cut into model inputs: arrays, so that it crosses processes cheaply."""
 
     index: np.ndarray  # (N,) positions in the run's todo list
-    glyphs: np.ndarray  # (K,S,S) float32 model inputs, image after image
+    glyphs: np.ndarray  # (K,S,S) float32 model inputs, image after image; native crops: (K,) object, each (S,S) or a whole ink (H,W)
     counts: np.ndarray  # (N,) glyphs per image (0 for a failed image: blank, no glyph, unreadable)
     transforms: np.ndarray  # (K,3) each glyph's GlyphTransform: scale, offset_x, offset_y (canvas -> source px)
     size_px: np.ndarray  # (N,2) source width, height
@@ -44,11 +45,49 @@ class _Loaded:
 @dataclass(frozen=True)
 class Crop:
     """How an engine wants its glyphs: crops ``size`` pixels square, the ink scaled into ``box`` pixels,
-    and one glyph per image while the ink fits ``glyph_strokes`` stroke widths (else cut into pieces)."""
+    and one glyph per image while the ink fits ``glyph_strokes`` stroke widths; larger ink is cut into
+    glyph pieces, or with ``native`` handed over whole, at the source's own scale (a page, a word, a
+    sketch: the pen engine draws it in windows, see :func:`~igae_robot.model.pen_fit.fit_page`)."""
 
     size: int
     box: int
     glyph_strokes: float
+    native: bool = False
+
+
+BATCH_PIXELS = 24_000_000  # source pixels a loader batch holds at most: an A4 page at 300 dpi is 8.7 million
+
+
+class PixelBatches:
+    """The loader's batches: up to ``batch_size`` images and :data:`BATCH_PIXELS` source pixels each (a
+    batch of 256 page scans would hold 9 GB of ink; 256 digits hold 0.2 MB).  Sizes come from each file's
+    header (20 us a file); an unreadable one counts as nothing here and fails when it is read."""
+
+    def __init__(self, sources: Sequence[Source], batch_size: int, max_pixels: int = BATCH_PIXELS):
+        self.sources, self.batch_size, self.max_pixels = list(sources), batch_size, max_pixels
+
+    def __iter__(self):
+        batch: list[int] = []
+        total = 0
+        for i, source in enumerate(self.sources):
+            pixels = _header_pixels(source.path)
+            if batch and (len(batch) == self.batch_size or total + pixels > self.max_pixels):
+                yield batch
+                batch, total = [], 0
+            batch.append(i)
+            total += pixels
+        if batch:
+            yield batch
+
+
+def _header_pixels(path: Path) -> int:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.width * im.height
+    except Exception:  # the loader reads it again and records why it fails
+        return 0
 
 
 class _ImageSet(torch.utils.data.Dataset):
@@ -139,9 +178,12 @@ def _cut(grays: np.ndarray, options: VectorizeOptions, crop: Crop, positions: li
     """Yield (position, (glyphs, transforms, stroke px, pen px)) for a stack (N,H,W) of same-size images, or
     (position, error text) for an image that failed; if the stack as a whole fails, one image at a time."""
     try:
-        inks = ink_images(grays, options.invert)
+        inks = _inks(grays, options)
         widths = stroke_widths(inks)
-        glyphs, counts, transforms = glyph_inputs(inks, widths, options.split, crop.size, crop.box, crop.glyph_strokes)
+        if crop.native:
+            glyphs, counts, transforms = _native_inputs(inks, widths, options.split, crop)
+        else:
+            glyphs, counts, transforms = glyph_inputs(inks, widths, options.split, crop.size, crop.box, crop.glyph_strokes)
         pens = [median_stroke_width(ink > 0.5) for ink in inks]
     except Exception as exc:
         if len(grays) == 1:
@@ -154,6 +196,47 @@ def _cut(grays: np.ndarray, options: VectorizeOptions, crop: Crop, positions: li
     for k, j in enumerate(positions):
         part = slice(ends[k] - counts[k], ends[k])
         yield j, (glyphs[part], transforms[part], float(widths[k]), pens[k])
+
+
+def _inks(grays: np.ndarray, options: VectorizeOptions) -> np.ndarray:
+    """The ink of each scan of a stack (N,H,W): paper, light and grain taken out (:func:`scan_ink`; a clean
+    digital image comes out as it is), ruled lines too with ``options.remove_lines``."""
+    inks = np.stack([scan_ink(g, options.invert) for g in grays])
+    if options.remove_lines:
+        inks = np.stack([remove_ruled_lines(ink) for ink in inks])
+    return inks
+
+
+def _native_inputs(inks: np.ndarray, widths: np.ndarray, split: str, crop: Crop) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """glyph_inputs for an engine that draws ink of any size whole (``crop.native``): an image that is one
+    glyph (``split``, as :func:`~igae_robot.images.glyphs.find_pieces` decides it) becomes a crop as
+    before; any other image is one glyph at its own scale, its ink as it is, canvas unit = its longer side.
+    Returns glyphs (K,) object arrays, counts (N,), transforms (K,3)."""
+    n, h, w = inks.shape
+    if split == "none":
+        whole = np.ones(n, bool)
+    else:
+        whole = (split == "auto") & (widths > 0) & fits_one_glyph(inks, widths, crop.glyph_strokes)
+    crops, counts, transforms = glyph_inputs(inks[whole], widths[whole], split, crop.size, crop.box, crop.glyph_strokes)
+    crop_of = np.cumsum(counts) - counts  # each whole image's crop
+    glyphs, out_counts, out_transforms = [], np.zeros(n, np.intp), []
+    for i, k in zip(range(n), np.cumsum(whole) - 1):
+        if whole[i]:
+            glyphs.append(crops[crop_of[k]])
+            out_transforms.append(transforms[crop_of[k]])
+        elif widths[i] > 0:
+            glyphs.append(inks[i])
+            out_transforms.append((float(max(h, w)), 0.0, 0.0))
+        out_counts[i] = 1 if (whole[i] or widths[i] > 0) else 0
+    return ragged(glyphs), out_counts, np.array(out_transforms, dtype=np.float64).reshape(-1, 3)
+
+
+def ragged(arrays: list[np.ndarray]) -> np.ndarray:
+    """(K,) object array of the given arrays (numpy would stack same-shape arrays into one)."""
+    out = np.empty(len(arrays), dtype=object)
+    for k, a in enumerate(arrays):
+        out[k] = a
+    return out
 
 
 def _reason(exc: Exception, path: Path) -> str:
