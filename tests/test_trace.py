@@ -97,3 +97,18 @@ def test_dust_is_not_drawn():
     dusty[5, 5] = dusty[50, 40] = dusty[58, 10:12] = True  # specks of 1-2 pixels, far from the line
     assert len(trace_strokes(dusty, width=5.0)) == len(trace_strokes(binary, width=5.0)) == 1
     assert len(trace_strokes(dusty, width=1.0)) == 4  # with a one-pixel pen a speck is a dot worth drawing
+
+
+def test_a_large_page_s_stroke_width_is_measured_on_bands_of_it(monkeypatch):
+    import igae_robot.images.trace as trace
+
+    rng = np.random.default_rng(3)
+    im = Image.new("L", (400, 600), 0)
+    d = ImageDraw.Draw(im)
+    for _ in range(60):
+        d.line([tuple(p) for p in rng.uniform(0, 400, (3, 2)) * (1, 1.5)], fill=255, width=int(rng.choice([5, 7, 9])))
+    binary = np.asarray(im) > 127
+    whole = trace.median_stroke_width(binary)
+    monkeypatch.setattr(trace, "WIDTH_SAMPLE_PIXELS", 40_000)  # bands of 64 rows, a third of the page
+    assert trace.median_stroke_width(binary) == pytest.approx(whole, abs=1.0)
+    assert trace.median_stroke_width(np.zeros((600, 400), bool)) == 0.0

@@ -342,3 +342,18 @@ def test_remove_lines_takes_the_ruled_lines_out_and_keeps_the_writing(tmp_path):
         (runs[remove],) = vectorize(discover_images([folder]), tmp_path / f"out{remove}", PenEngine(page_fit_steps=0), SVG, options).records
     assert runs[False]["pen_down_mm"] > 1800, runs[False]  # the three rules drawn: 3 x 600 mm
     assert 400 < runs[True]["pen_down_mm"] < 900, runs[True]  # the wave alone, about 600 mm
+
+
+def test_a_blank_scan_is_a_warning_that_says_so_not_a_drawing_of_its_grain(tmp_path):
+    from PIL import Image
+
+    from igae_robot.vectorize.engines import PenEngine
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    paper = 0.85 + rng.normal(0, 0.03, (300, 400)) + np.linspace(0, 0.1, 400)[None]  # grey, grainy, uneven
+    Image.fromarray((np.clip(paper, 0, 1) * 255).astype(np.uint8)).save(folder / "blank.png")
+    (r,) = vectorize(discover_images([folder]), tmp_path / "out", PenEngine(), SVG, VectorizeOptions(workers=0)).records
+    assert r["status"] != "ok" and "blank scan" in r["reason"] and "blank.png" in r["reason"], r
+    assert not list((tmp_path / "out").glob("*.svg"))

@@ -29,20 +29,51 @@ __all__ = ["StrokeGraph", "median_stroke_width", "stroke_graph", "prune_spurs", 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
+WIDTH_SAMPLE_PIXELS = 4_000_000  # pixels median_stroke_width measures at most: bands of a large page
+
+
 def median_stroke_width(binary: np.ndarray) -> float:
     """The median width of the ink's strokes, pixels (0 for no ink): twice the distance from each skeleton
     pixel to the paper, less the half pixel each side by which pixel centres overshoot the edge.
 
     The pen a plotter would need to draw the image as it is; 2 * area / boundary, the quick estimate of
-    :func:`~igae_robot.images.glyphs.stroke_width`, reads a 7-pixel diagonal line as 8.5."""
+    :func:`~igae_robot.images.glyphs.stroke_width`, reads a 7-pixel diagonal line as 8.5.  A page larger than
+    :data:`WIDTH_SAMPLE_PIXELS` is measured on inked bands spread over it, a few hundred rows each: on a
+    600-dpi A4 page the whole took 5.3 s and 1.1 GB over the page (skeleton and float64 distances)."""
+    binary = np.asarray(binary, dtype=bool)
+    h, w = binary.shape
+    if h * w <= WIDTH_SAMPLE_PIXELS:
+        widths = _skeleton_widths(binary)[1]
+    else:
+        parts = []
+        for lo, hi, core in _bands(binary):
+            rows, values = _skeleton_widths(binary[lo:hi])
+            parts.append(values[(rows + lo >= core[0]) & (rows + lo < core[1])])
+        widths = np.concatenate(parts or [np.zeros(0)])
+    return float(max(1.0, np.median(widths))) if len(widths) else 0.0
+
+
+def _skeleton_widths(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, 2 * depth - 1) of every skeleton pixel of ``binary`` (the depth counts the image edge as paper)."""
     from skimage.morphology import skeletonize
 
-    binary = np.asarray(binary, dtype=bool)
     skel = skeletonize(binary)
     if not skel.any():
-        return 0.0
+        return np.zeros(0, int), np.zeros(0)
     depth = ndimage.distance_transform_edt(np.pad(binary, 1))[1:-1, 1:-1]
-    return float(max(1.0, np.median(2.0 * depth[skel] - 1.0)))
+    return np.nonzero(skel)[0], 2.0 * depth[skel] - 1.0
+
+
+def _bands(binary: np.ndarray):
+    """(first row, end row, (core start, core end)) of inked bands spread evenly over a large image, about
+    WIDTH_SAMPLE_PIXELS in all; each band reaches half a core beyond its core, so that a stroke cut by the
+    band's edge is measured where it is whole."""
+    h, w = binary.shape
+    core = max(64, WIDTH_SAMPLE_PIXELS // (8 * w))
+    starts = [a for a in range(0, h, core) if binary[a : a + core].any()]
+    step = max(1, round(len(starts) * 2 * core * w / WIDTH_SAMPLE_PIXELS))
+    for a in starts[::step]:
+        yield max(0, a - core // 2), min(h, a + core + core // 2), (a, a + core)
 
 
 def stroke_graph(binary: np.ndarray) -> StrokeGraph:

@@ -156,6 +156,7 @@ def _load(sources: Sequence[Source], indices: list[int], options: VectorizeOptio
     )
 
 
+_BLANK_SCAN = "blank scan: nothing stands out of the paper and its grain as ink (no drawing written)"
 _NO_GLYPH = "no glyph found: the ink is only specks smaller than half a stroke width"
 
 
@@ -194,6 +195,9 @@ def _cut(grays: np.ndarray, options: VectorizeOptions, crop: Crop, positions: li
         return
     ends = np.cumsum(counts)
     for k, j in enumerate(positions):
+        if widths[k] == 0:  # contrast, but nothing stands out of the paper: grain, a shadow, a blank scan
+            yield j, _BLANK_SCAN
+            continue
         part = slice(ends[k] - counts[k], ends[k])
         yield j, (glyphs[part], transforms[part], float(widths[k]), pens[k])
 
