@@ -357,3 +357,21 @@ def test_a_blank_scan_is_a_warning_that_says_so_not_a_drawing_of_its_grain(tmp_p
     (r,) = vectorize(discover_images([folder]), tmp_path / "out", PenEngine(), SVG, VectorizeOptions(workers=0)).records
     assert r["status"] != "ok" and "blank scan" in r["reason"] and "blank.png" in r["reason"], r
     assert not list((tmp_path / "out").glob("*.svg"))
+
+
+def test_the_pen_engine_s_files_are_the_same_whatever_shares_the_batch(tmp_path):
+    """What resume relies on: a page drawn whole next to glyph crops, and each alone, give the same bytes."""
+    from igae_robot.vectorize.engines import PenEngine
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, (kind, size) in enumerate([("line", 40), ("ring", 32)]):
+        glyph_image(kind, size).save(folder / f"{i}.png")
+    page_image(folder / "2.png")
+    engine, opts = PenEngine(fit_steps=5, page_fit_steps=3), VectorizeOptions(workers=0, batch_size=8)
+    together = vectorize(discover_images([folder]), tmp_path / "together", engine, SVG, opts)
+    assert [r["glyphs"] for r in together.records] == [1, 1, 1]  # the page is one drawing, whole
+    for source, record in zip(discover_images([folder]), together.records):
+        (alone,) = vectorize([source], tmp_path / "alone", engine, SVG, opts).records
+        name = record["outputs"][0]
+        assert (tmp_path / "alone" / name).read_bytes() == (tmp_path / "together" / name).read_bytes()
