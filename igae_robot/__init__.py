@@ -4,14 +4,16 @@ Where things live (one room each; arrows point the way imports go: cli -> export
 
     errors units atomic config gesture   base layer: errors, mm/number text, safe writes, the config tree,
                                          Gesture (numpy, mm-free glyph units); torch-free except config
-    images/       torch-free  image files -> model inputs: read.py (reading), glyphs.py (ink, pieces, to_glyph)
+    images/       torch-free  image files -> ink -> strokes: read.py (reading), scan.py (ink against the paper),
+                              glyphs.py (pieces, to_glyph), trace.py + stroke_graph.py + plan.py (centrelines,
+                              the pen's walk), pen_draw.py (the judge)
     paper/        torch-free  gestures -> strokes on paper: polyline, geometry, ordering, page, layout,
                               machine (+ machines/*.toml), sheet (plan a sheet, measure it)
-    model/        torch       the autoencoder: tensors (GestureTensors), render, network, terms, refine,
-                              metrics, checkpoint
+    model/        torch       the autoencoder: tensors (GestureTensors), render, render_pen, network, terms,
+                              refine, pen_fit (drawings fitted through the pen), metrics, checkpoint
     training/     torch       data, train, distributed, evaluation, pictures
     check         the re-render check of an exported file
-    vectorize/    images in bulk -> gestures -> sheets: options, sources, stages, sheets, run
+    vectorize/    images in bulk -> gestures -> sheets: options, sources, stages, engines, sheets, run
     handwriting/  text -> gestures: hand, writing, fonts, models/
     clustering/   glyph codes -> clusters: features, clusters, run
     exporters/    (installed as igae_robot.exporters) sheets -> .svg .gcode .json .csv .script, and back

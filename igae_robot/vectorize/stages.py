@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from igae_robot.errors import IgaeError
-from igae_robot.images.glyphs import fits_one_glyph, glyph_inputs, stroke_widths
+from igae_robot.images.glyphs import fits_one_glyph, glyph_inputs, ink_images, stroke_widths
 from igae_robot.images.scan import remove_ruled_lines, scan_ink
 from igae_robot.images.read import blank_reason, read_image_stats
 from igae_robot.images.trace import median_stroke_width
@@ -202,9 +202,18 @@ def _cut(grays: np.ndarray, options: VectorizeOptions, crop: Crop, positions: li
         yield j, (glyphs[part], transforms[part], float(widths[k]), pens[k])
 
 
+# Images smaller than this on a side are glyphs, not scans of paper: their ink is the stretched image
+# (ink_images).  scan_ink's paper estimate and speck removal are for pages: on 50 noisy 28-px handwriting
+# glyphs (pen 1 px) it took the pen engine from 0.849 to 0.715 (benchmarks/pen_fidelity.py --seed 11).
+SCAN_MIN_SIDE = 64
+
+
 def _inks(grays: np.ndarray, options: VectorizeOptions) -> np.ndarray:
-    """The ink of each scan of a stack (N,H,W): paper, light and grain taken out (:func:`scan_ink`; a clean
-    digital image comes out as it is), ruled lines too with ``options.remove_lines``."""
+    """The ink of each image of a stack (N,H,W): a scan's paper, light and grain taken out (:func:`scan_ink`;
+    a clean digital image comes out as it is), ruled lines too with ``options.remove_lines``; a glyph-sized
+    image stretched as before (:data:`SCAN_MIN_SIDE`)."""
+    if min(grays.shape[1:]) < SCAN_MIN_SIDE:
+        return ink_images(grays, options.invert)
     inks = np.stack([scan_ink(g, options.invert) for g in grays])
     if options.remove_lines:
         inks = np.stack([remove_ruled_lines(ink) for ink in inks])
