@@ -145,12 +145,14 @@ def vectorize(
     if ranks.distributed and encoder_device.type == "cuda":
         options = dataclasses.replace(options, device=str(resolve_device(f"cuda:{ranks.local_rank}")))
     found = discover_images(sources, exclude=output)
-    engine = PenEngine(options.refine_steps, options.refine_lr, page_steps) if model is None else load_checkpoint(model)
     bar = Progress(
-        TextColumn("vectorize"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[warnings]} warnings"),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[warnings]}"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not (progress and ranks.is_main),
     )
-    task = bar.add_task("vectorize", total=None, warnings=0)
+    task = bar.add_task("vectorize", total=None, warnings="0 warnings")
+    engine = PenEngine(options.refine_steps, options.refine_lr, page_steps, progress=_page_bar(bar)) if model is None else load_checkpoint(model)
+
+    warned = [0]
 
     def on_start(todo: int, skipped: int) -> None:
         bar.update(task, total=todo)
@@ -158,8 +160,8 @@ def vectorize(
             console.print(f"resuming: {skipped} of {len(found)} images already done (--force to redo)", highlight=False)
 
     def on_record(record: dict) -> None:
-        warnings = bar.tasks[0].fields["warnings"] + (record["status"] != "ok")
-        bar.update(task, advance=1, warnings=warnings)
+        warned[0] += record["status"] != "ok"
+        bar.update(task, advance=1, warnings=f"{warned[0]} warnings")
 
     try:
         with bar:
@@ -171,6 +173,21 @@ def vectorize(
         _report(summary, output, len(found))
     if errors and strict:
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _page_bar(bar):
+    """progress(windows done, windows) for the pen engine: a second bar while a large page is fitted, gone when
+    it is done (a 600-dpi page takes seconds; the image bar would stand still)."""
+    state: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if "task" not in state:
+            state["task"] = bar.add_task("  fitting a page (windows)", total=total, warnings="")
+        bar.update(state["task"], completed=done, total=total)
+        if done >= total:
+            bar.remove_task(state.pop("task"))
+
+    return progress
 
 
 def _report(summary, output: Path, found: int) -> None:

@@ -110,43 +110,87 @@ def unsupported_characters(text: str, hands: Sequence[Hand]) -> list[str]:
     return seen
 
 
-def write_text(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle = WritingStyle()) -> Sheet:
-    """Lay ``text`` out as handwriting on ``page``: paragraphs split at blank lines, lines at newlines, words wrapped."""
+def write_text(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle = WritingStyle(),
+               progress: Progress | None = None) -> Sheet:
+    """Lay ``text`` out as handwriting on one ``page``: paragraphs split at blank lines, lines at newlines,
+    words wrapped.  A text longer than the page is refused, saying how many pages it needs (see :func:`write_pages`)."""
+    layout = _lay_out(text, hands, page, style, progress)
+    if len(layout.pages) > 1:
+        raise PageError(
+            f"the text needs {len(layout.pages)} pages: {layout.line_count} lines of {format_number(layout.pitch, 1)} mm, "
+            f"and {page.describe()} holds {layout.fit} at --size {format_number(style.size_mm)}mm --line-spacing "
+            f"{format_number(style.line_spacing)}; write one file per page with --pages, or use a larger page, "
+            f"a smaller --size or less text"
+        )
+    return _place(layout, 0, page, style)
+
+
+def write_pages(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle = WritingStyle(),
+                progress: Progress | None = None) -> list[Sheet]:
+    """Lay ``text`` out as handwriting on as many ``page``\ s as it needs, one :class:`Sheet` each: the lines
+    flow on to the next page at the page end (a paragraph's gap is dropped at the top of a page).
+
+    ``progress(done, total)`` is called as the glyphs are drawn and placed (``total``: twice the glyphs)."""
+    layout = _lay_out(text, hands, page, style, progress)
+    return [_place(layout, k, page, style) for k in range(len(layout.pages))]
+
+
+@dataclass
+class _Layout:
+    """The drawn glyphs in lines, the lines on pages (each line: its words and its baseline offset from the page's first)."""
+
+    pages: list[list[tuple[list[list[_Glyph]], float]]]
+    rng: np.random.Generator  # the spacing jitter is drawn from it at placement, page after page
+    pitch: float  # line to line, mm
+    fit: int  # lines a page holds
+    line_count: int
+    glyphs: int
+    progress: Progress | None
+
+
+def _lay_out(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle, progress: Progress | None) -> _Layout:
     if not text.strip():
         raise TextError("no text to write: the text is empty or only spaces (give the text, or --file with some in it)")
     _refuse_unknown(text, hands, style.fallback)
-    rng = np.random.default_rng(style.seed)
-    paragraphs = [[line.split() for line in block.split("\n")] for block in re.split(r"\n\s*\n", text.strip("\n"))]
-    chars = "".join(ch for block in paragraphs for line in block for word in line for ch in word)
-    glyphs = iter(_draw_glyphs(chars, hands, style, rng))
-    words = [[[[next(glyphs) for _ in word] for word in line] for line in block] for block in paragraphs]
-
     x0, y0, x1, y1 = page.drawable
     width = style.width_mm or (x1 - x0)
     if width > x1 - x0 + 1e-9:
         raise PageError(f"line width {format_number(width)} mm is wider than the drawable area of {page.describe()} ({format_number(x1 - x0)} mm)")
     pitch = style.line_spacing * LINE_BODY * style.size_mm
-    lines: list[tuple[list[list[_Glyph]], float]] = []  # (words, baseline offset from the first line)
-    offset = 0.0
+    room = y1 - style.size_mm * 0.6 - (y0 + style.size_mm * 1.25)  # first baseline to the lowest one
+    if room < -1e-9:
+        raise PageError(f"{page.describe()} holds no line at --size {format_number(style.size_mm)}mm; use a smaller --size or a larger page")
+    rng = np.random.default_rng(style.seed)
+    paragraphs = [[line.split() for line in block.split("\n")] for block in re.split(r"\n\s*\n", text.strip("\n"))]
+    chars = "".join(ch for block in paragraphs for line in block for word in line for ch in word)
+    glyphs = iter(_draw_glyphs(chars, hands, style, rng, lambda done: progress and progress(done, 2 * len(chars))))
+    words = [[[[next(glyphs) for _ in word] for word in line] for line in block] for block in paragraphs]
+    pages: list[list[tuple[list[list[_Glyph]], float]]] = [[]]
+    offset, top, count = 0.0, 0.0, 0
     for block in words:
         for line in block:
             for wrapped in _wrap(line, width, style, rng) or [[]]:
-                lines.append((wrapped, offset))
+                if offset - top > room + 1e-9 and pages[-1]:  # past the page end: the next page
+                    pages.append([])
+                    top = offset
+                pages[-1].append((wrapped, offset - top))
                 offset += pitch
+                count += 1
         offset += PARAGRAPH_GAP * pitch
+    return _Layout(pages, rng, pitch, int(room // pitch) + 1, count, len(chars), progress)
+
+
+def _place(layout: _Layout, number: int, page: Page, style: WritingStyle) -> Sheet:
+    """Page ``number`` of the layout as a sheet: each glyph placed (the spacing jitter drawn now), its strokes in page mm."""
+    x0, y0, x1, _ = page.drawable
+    width = style.width_mm or (x1 - x0)
     first = y0 + style.size_mm * 1.25  # room for ascenders and brackets above the cap line
-    last = first + lines[-1][1] if lines else first
-    if last + style.size_mm * 0.6 > y1 + 1e-9:
-        fit = int((y1 - style.size_mm * 0.6 - first) // pitch) + 1
-        raise PageError(
-            f"the text needs {len(lines)} lines of {format_number(pitch, 1)} mm; {page.describe()} holds about {max(fit, 0)} "
-            f"at --size {format_number(style.size_mm)}mm --line-spacing {format_number(style.line_spacing)}; "
-            f"use a larger page, a smaller --size or less text"
-        )
+    rng = layout.rng
+    placed = sum(len(word) for lines in layout.pages[:number] for line, _ in lines for word in line)
     placements: list[Placement] = []
     polylines: list[Polyline] = []
     drawn: list[Gesture] = []
-    for row, (line, y_off) in enumerate(lines):
+    for row, (line, y_off) in enumerate(layout.pages[number]):
         x = x0 + _indent(_line_width(line, style), width, style.align)
         row_start = len(drawn)
         for word in line:
@@ -159,6 +203,8 @@ def write_text(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle
                 x += (glyph.right - glyph.left) * glyph.scale_mm + _letter_gap(style, rng)
             polylines += _word_strokes(drawn[start:], placements[start:], [g.char for g in word], style.connect)
             x += _word_gap(style, rng) - LETTER_GAP * style.size_mm
+    if layout.progress:
+        layout.progress(layout.glyphs + placed + len(drawn), 2 * layout.glyphs)
     _check_inside(polylines, page)
     return Sheet(page, tuple(placements), tuple(polylines), PEN_DOWN, PEN_UP)
 

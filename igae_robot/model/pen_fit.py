@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -147,7 +148,7 @@ PAGE_WINDOW = 192  # pixels: the page's fit runs in square windows this size (se
 
 def fit_page(
     drawing: PenDrawing, ink: np.ndarray, pen_px: float, steps: int = 60, lr_px: float = 0.3,
-    window: int = PAGE_WINDOW, batch: int = 64,
+    window: int = PAGE_WINDOW, batch: int = 64, progress: Callable[[int, int], None] | None = None,
 ) -> PenDrawing:
     """:func:`fit_drawings` for a drawing of any size: a page, a diagram, a word.
 
@@ -155,7 +156,8 @@ def fit_page(
     pixels around it (the cell plus a margin of two pens), where the neighbouring cells' points are
     present too, so that a point at the cell's edge sees the lines next to it.  Each point keeps the value
     of the window of its own cell.  Memory is a batch of windows, whatever the page's size; strokes and
-    lifts are the drawing's, only the points move.  ink (H,W) in [0,1], the drawing in its pixels."""
+    lifts are the drawing's, only the points move.  ink (H,W) in [0,1], the drawing in its pixels;
+    progress(windows done, windows) after each batch of windows."""
     if steps <= 0 or not len(drawing.points):
         return drawing
     margin = int(np.ceil(2 * pen_px)) + 2
@@ -171,6 +173,8 @@ def fit_page(
         done = fit_drawings(list(locals_), np.stack(inks), pen_px, steps, lr_px)
         for d, (index, at, mine), cell in zip(done, owned, part):
             fitted[index[mine]] = d.points[at[mine]] + (cell * core - margin)
+        if progress is not None:
+            progress(start + len(part), len(occupied))
     return PenDrawing(fitted, drawing.down)
 
 

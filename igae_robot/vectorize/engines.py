@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -109,6 +110,8 @@ class PenEngine:
     fit_steps: int = PEN_FIT_STEPS
     lr_px: float = 0.3
     page_fit_steps: int = PAGE_FIT_STEPS
+    # progress(windows done, windows) while a page is fitted (a 600-dpi page takes seconds); not a setting
+    progress: Callable[[int, int], None] | None = dataclasses.field(default=None, compare=False, repr=False)
     size: int = PEN_CANVAS
     dt_s: float = PEN_DT_S
 
@@ -138,7 +141,7 @@ class PenEngine:
             for k, d in zip(part, self._fit_crops(np.stack([glyphs[k] for k in part]), pen_px[part])):
                 drawings[k] = d
         for k in (k for k, d in enumerate(drawings) if d is None):
-            drawings[k] = draw_whole(glyphs[k], pen_px[k], self.page_fit_steps, self.lr_px)
+            drawings[k] = draw_whole(glyphs[k], pen_px[k], self.page_fit_steps, self.lr_px, self.progress)
         return _pen_arrays(drawings, sides), None
 
     def _fit_crops(self, glyphs: np.ndarray, pen_px: np.ndarray) -> list[PenDrawing]:
@@ -151,7 +154,10 @@ class PenEngine:
         return fit_drawings(drawings, ink, pen_px, self.fit_steps, self.lr_px)
 
 
-def draw_whole(ink: np.ndarray, pen_px: float, fit_steps: int = PAGE_FIT_STEPS, lr_px: float = 0.3) -> PenDrawing:
+def draw_whole(
+    ink: np.ndarray, pen_px: float, fit_steps: int = PAGE_FIT_STEPS, lr_px: float = 0.3,
+    progress: Callable[[int, int], None] | None = None,
+) -> PenDrawing:
     """Ink of any size (H,W) in [0,1] drawn at its own scale: traced whole (strokes run on across the page,
     planned for few lifts), then fitted window by window (:func:`~igae_robot.model.pen_fit.fit_page`).
 
@@ -166,7 +172,7 @@ def draw_whole(ink: np.ndarray, pen_px: float, fit_steps: int = PAGE_FIT_STEPS, 
     binary = ink > 0.5
     pen = pen_px * scale
     drawing = to_steps(trace_strokes(binary, pen), max(1.0, pen / 2))
-    fitted = fit_page(drawing, binary.astype(np.float32), pen, fit_steps, lr_px)
+    fitted = fit_page(drawing, binary.astype(np.float32), pen, fit_steps, lr_px, progress=progress)
     return PenDrawing(fitted.points / scale, fitted.down)
 
 
