@@ -1,0 +1,142 @@
+"""igae as a vpype plug-in: two generators that put igae's strokes into vpype's document.
+
+    vpype igae-handwrite "Dear Ada" linesort layout a5 write letter.svg
+    vpype igae-vectorize --dpi 300 scan.png linesimplify gwrite -p gcode scan.gcode
+    vpype igae-vectorize --dpi 300 --remove-lines "notebook/*.jpg" show
+
+Registered through the ``vpype.plugins`` entry point (pyproject.toml), so vpype finds them once igae is
+installed beside it; vpype itself stays an optional extra (``pip install igae-robot[vpype]``).  Each
+generator adds one layer (``-l/--layer``, vpype's own option for generators); its lines are in vpype's
+unit, the CSS pixel (1/96 inch), at their physical size: a page scanned at 300 dpi keeps its millimetres.
+
+Both are thin: ``igae-handwrite`` calls :func:`~igae_robot.handwriting.writing.write_text`, the library
+call behind ``igae handwrite``; ``igae-vectorize`` runs :func:`~igae_robot.vectorize.vectorize` (the pen
+engine, or ``--model``) into a temporary folder and reads the SVG back with vpype, so the drawing is the
+very file ``igae vectorize`` would write.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+import vpype as vp
+import vpype_cli
+
+__all__ = ["igae_handwrite", "igae_vectorize"]
+
+CSS_PX_PER_MM = 96 / 25.4
+
+
+@click.command("igae-handwrite")
+@click.argument("text")
+@click.option("--size", default="6mm", help="height of capitals and digits")
+@click.option("--width", default="150mm", help="line width (lines wrap at it)")
+@click.option("--line-spacing", type=float, default=1.5, help="distance of lines, in line heights")
+@click.option("--seed", type=int, default=0, help="the same text and seed give the same strokes")
+@click.option("--neatness", type=float, default=0.8, help="1: the most typical glyphs; 0: 1.5 times the natural spread")
+@click.option("--slant", type=float, default=6.0, help="mean slant to the right, degrees")
+@click.option("--connect", is_flag=True, help="join the letters of each word into one stroke")
+@click.option("--fallback", is_flag=True, help="draw characters no model knows from a single-stroke font")
+@vpype_cli.generator
+def igae_handwrite(text, size, width, line_spacing, seed, neatness, slant, connect, fallback) -> vp.LineCollection:
+    """Write TEXT as igae handwriting (same options as `igae handwrite`), one layer of strokes."""
+    from igae_robot.handwriting.writing import WritingStyle, load_hands, write_text
+    from igae_robot.paper.page import Page
+    from igae_robot.units import to_mm
+
+    with _user_errors():
+        width_mm = to_mm(width)
+        style = WritingStyle(size_mm=to_mm(size), line_spacing=line_spacing, width_mm=width_mm, neatness=neatness,
+                             slant_deg=slant, connect=connect, fallback=fallback, seed=seed)
+        # A page as tall as a long letter needs: vpype lays out (`layout`) and pages the document itself.
+        page = Page(width_mm, 10_000.0, 0.0, "vpype")
+        sheet = write_text(text, load_hands(), page, style)
+    return _lines([p.points for p in sheet.polylines], CSS_PX_PER_MM)
+
+
+@click.command("igae-vectorize")
+@click.argument("image", type=str)
+@click.option("--dpi", type=float, default=96.0, help="source resolution: sets the drawing's physical size")
+@click.option("--remove-lines", is_flag=True, help="take the printed lines of ruled paper out of the scans")
+@click.option("--refine", type=int, default=None, help="pen engine: fit steps per glyph (default 60)")
+@click.option("--page-refine", type=int, default=None, help="pen engine: fit steps of a page drawn whole (default 8)")
+@click.option("--model", type=click.Path(exists=True, path_type=Path), default=None, help="a trained checkpoint draws instead")
+@click.option("--gap", default="10mm", help="space between images when IMAGE is a pattern that matches several")
+@vpype_cli.generator
+def igae_vectorize(image, dpi, remove_lines, refine, page_refine, model, gap) -> vp.LineCollection:
+    """Vectorize IMAGE with igae's pen engine (as `igae vectorize`), one layer, at its scanned size.
+
+    IMAGE is a file or a quoted pattern ("scans/*.png"): several images are stacked top to bottom, --gap
+    apart (vpype's `forfile` block puts each in its own layer instead).  Options go before IMAGE, as for
+    every vpype command."""
+    from igae_robot.units import to_mm
+
+    paths = _matches(image)
+    lines, top = vp.LineCollection(), 0.0
+    with _user_errors(), tempfile.TemporaryDirectory(prefix="igae-vpype-") as folder:
+        for svg in _vectorize(paths, Path(folder), dpi, remove_lines, refine, page_refine, model):
+            drawn, _, height = vp.read_svg(str(svg), quantization=0.05, crop=False)
+            drawn.translate(0, top)
+            lines.extend(drawn)
+            top += height + to_mm(gap) * CSS_PX_PER_MM
+    return lines
+
+
+def _matches(pattern: str) -> list[Path]:
+    """The image files a path or a glob pattern names, sorted; none is a one-line error."""
+    import glob
+
+    paths = [Path(p) for p in sorted(glob.glob(pattern)) if Path(p).is_file()] if any(c in pattern for c in "*?[") else [Path(pattern)]
+    missing = [p for p in paths if not p.is_file()]
+    if not paths or missing:
+        raise click.BadParameter(f"{pattern}: no such image file", param_hint="IMAGE")
+    return paths
+
+
+def _vectorize(images, folder: Path, dpi: float, remove_lines: bool, refine, page_refine, model) -> list[Path]:
+    """``igae vectorize`` into ``folder``: each image's SVG, in order (a failed image is a ClickException)."""
+    from igae_robot.exporters import export_files
+    from igae_robot.vectorize import Source, VectorizeOptions, vectorize
+    from igae_robot.vectorize.engines import PAGE_FIT_STEPS, PEN_FIT_STEPS, PenEngine
+
+    sources = [Source(path, f"{k}:{path}", f"{k:04d}") for k, path in enumerate(images)]
+    if model is None:
+        engine = PenEngine(PEN_FIT_STEPS if refine is None else refine, 0.3, PAGE_FIT_STEPS if page_refine is None else page_refine)
+    else:
+        from igae_robot.model.checkpoint import load_checkpoint
+
+        engine = load_checkpoint(model)
+    options = VectorizeOptions(dpi=dpi, remove_lines=remove_lines, refine_steps=refine or 0, workers=0)
+    writers = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
+    summary = vectorize(sources, folder, engine, writers, options)
+    for record in summary.records:
+        if record["status"] != "ok":
+            raise click.ClickException(record.get("reason", record["status"]))
+    return [folder / r["outputs"][0] for r in summary.records]
+
+
+def _lines(polylines, scale: float) -> vp.LineCollection:
+    """Polylines (N,2) mm as a vpype LineCollection in CSS pixels."""
+    lines = vp.LineCollection()
+    for p in polylines:
+        p = np.asarray(p, dtype=np.float64) * scale
+        lines.append(p[:, 0] + 1j * p[:, 1] if len(p) > 1 else np.repeat(p[:, 0] + 1j * p[:, 1], 2))
+    return lines
+
+
+class _user_errors:
+    """igae's own errors (a bad option, an unknown character) as vpype shows a command's errors: one line."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        from igae_robot.errors import IgaeError
+
+        if exc is not None and isinstance(exc, IgaeError):
+            raise click.ClickException(str(exc)) from None
+        return False
