@@ -32,13 +32,13 @@ CSS_PX_PER_MM = 96 / 25.4
 
 
 @click.command("igae-handwrite")
-@click.argument("text")
-@click.option("--size", default="6mm", help="height of capitals and digits")
-@click.option("--width", default="150mm", help="line width (lines wrap at it)")
-@click.option("--line-spacing", type=float, default=1.5, help="distance of lines, in line heights")
-@click.option("--seed", type=int, default=0, help="the same text and seed give the same strokes")
-@click.option("--neatness", type=float, default=0.8, help="1: the most typical glyphs; 0: 1.5 times the natural spread")
-@click.option("--slant", type=float, default=6.0, help="mean slant to the right, degrees")
+@click.argument("text", type=vpype_cli.TextType())
+@click.option("--size", type=vpype_cli.TextType(), default="6mm", help="height of capitals and digits")
+@click.option("--width", type=vpype_cli.TextType(), default="150mm", help="line width (lines wrap at it)")
+@click.option("--line-spacing", type=vpype_cli.FloatType(), default=1.5, help="distance of lines, in line heights")
+@click.option("--seed", type=vpype_cli.IntegerType(), default=0, help="the same text and seed give the same strokes")
+@click.option("--neatness", type=vpype_cli.FloatType(), default=0.8, help="1: the most typical glyphs; 0: 1.5 times the natural spread")
+@click.option("--slant", type=vpype_cli.FloatType(), default=6.0, help="mean slant to the right, degrees")
 @click.option("--connect", is_flag=True, help="join the letters of each word into one stroke")
 @click.option("--fallback", is_flag=True, help="draw characters no model knows from a single-stroke font")
 @vpype_cli.generator
@@ -59,19 +59,21 @@ def igae_handwrite(text, size, width, line_spacing, seed, neatness, slant, conne
 
 
 @click.command("igae-vectorize")
-@click.argument("image", type=str)
-@click.option("--dpi", type=float, default=96.0, help="source resolution: sets the drawing's physical size")
+@click.argument("image", type=vpype_cli.TextType())
+@click.option("--dpi", type=vpype_cli.FloatType(), default=96.0, help="source resolution: sets the drawing's physical size")
 @click.option("--remove-lines", is_flag=True, help="take the printed lines of ruled paper out of the scans")
-@click.option("--refine", type=int, default=None, help="pen engine: fit steps per glyph (default 60)")
-@click.option("--page-refine", type=int, default=None, help="pen engine: fit steps of a page drawn whole (default 8)")
-@click.option("--model", type=click.Path(exists=True, path_type=Path), default=None, help="a trained checkpoint draws instead")
-@click.option("--gap", default="10mm", help="space between images when IMAGE is a pattern that matches several")
+@click.option("--refine", type=vpype_cli.IntegerType(), default=None, help="pen engine: fit steps per glyph (default 60)")
+@click.option("--page-refine", type=vpype_cli.IntegerType(), default=None, help="pen engine: fit steps of a page drawn whole (default 8)")
+@click.option("--model", type=vpype_cli.PathType(exists=True), default=None, help="a trained checkpoint draws instead")
+@click.option("--gap", type=vpype_cli.TextType(), default="10mm", help="space between images when IMAGE is a pattern that matches several")
 @vpype_cli.generator
 def igae_vectorize(image, dpi, remove_lines, refine, page_refine, model, gap) -> vp.LineCollection:
     """Vectorize IMAGE with igae's pen engine (as `igae vectorize`), one layer, at its scanned size.
 
+    Arguments take vpype's substitutions (``%_path%`` in a ``forfile`` block, ``%prop%``...).
+
     IMAGE is a file or a quoted pattern ("scans/*.png"): several images are stacked top to bottom, --gap
-    apart (vpype's `forfile` block puts each in its own layer instead).  Options go before IMAGE, as for
+    apart (`forfile ... igae-vectorize -l new %_path% end` puts each in a layer of its own).  Options go before IMAGE, as for
     every vpype command."""
     from igae_robot.units import to_mm
 

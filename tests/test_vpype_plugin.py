@@ -68,3 +68,13 @@ def test_errors_are_one_line(tmp_path):
     assert missing.returncode != 0 and "nope.png: no such image file" in missing.stderr
     unknown = _vpype("igae-handwrite", "tea ☕", "stat", cwd=tmp_path)
     assert unknown.returncode != 0 and "Traceback" not in unknown.stderr and "☕" in unknown.stderr
+
+
+def test_forfile_gives_each_scan_a_layer_of_its_own(tmp_path):
+    for k in range(2):
+        im = Image.new("L", (200, 120), 255)
+        ImageDraw.Draw(im).line([(20, 20 + 40 * k), (180, 100)], fill=0, width=6)
+        im.save(tmp_path / f"s{k}.png")
+    result = _vpype("forfile", "s*.png", "igae-vectorize", "-l", "new", "--dpi", "150", "%_path%", "end", "stat", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Layer 1" in result.stdout and "Layer 2" in result.stdout
