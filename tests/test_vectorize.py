@@ -375,3 +375,26 @@ def test_the_pen_engine_s_files_are_the_same_whatever_shares_the_batch(tmp_path)
         (alone,) = vectorize([source], tmp_path / "alone", engine, SVG, opts).records
         name = record["outputs"][0]
         assert (tmp_path / "alone" / name).read_bytes() == (tmp_path / "together" / name).read_bytes()
+
+
+def test_a_page_s_g_code_from_the_pen_engine_passes_rs274_within_the_machine(tmp_path):
+    from PIL import ImageDraw
+    from fixtures_machine import assert_moves_inside, require_rs274, run_rs274
+
+    from igae_robot.paper.machine import load_machine
+    from igae_robot.vectorize.engines import PenEngine
+
+    require_rs274()
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    im = Image.new("L", (900, 500), 255)
+    d = ImageDraw.Draw(im)
+    for row in range(4):
+        d.line([(float(x), 60 + 110 * row + 25 * np.sin(x / 20 + row)) for x in np.linspace(30, 870, 90)], fill=0, width=5, joint="curve")
+    im.save(folder / "page.png")
+    machine = load_machine("grbl-servo")
+    writers = {".gcode": functools.partial(export_files, fmt="gcode", machine=machine)}
+    (r,) = vectorize(discover_images([folder]), tmp_path / "out", PenEngine(page_fit_steps=2), writers, VectorizeOptions(dpi=150, workers=0)).records
+    assert r["status"] == "ok" and r["strokes"] == 4, r
+    moves = run_rs274((tmp_path / "out" / r["outputs"][0]).read_text(), machine, tmp_path)
+    assert_moves_inside(moves, machine)
