@@ -138,9 +138,7 @@ def _pen_down(machine: Machine, pressure: float) -> list[str]:
 
 
 def _pen_up(machine: Machine) -> list[str]:
-    if machine.pen == "servo":
-        return ["M5", *_dwell(machine)]
-    return [f"G0 Z{fmt(machine.z_up_mm)}", *_dwell(machine)]
+    return list(machine.pen_up_gcode())
 
 
 def _dwell(machine: Machine) -> list[str]:

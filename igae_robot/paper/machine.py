@@ -160,6 +160,12 @@ class Machine:
         surface = self.z_down_mm if self.kind == "plotter" else 0.0
         return surface - np.asarray(pressure) * self.depth_mm
 
+    def pen_up_gcode(self) -> tuple[str, ...]:
+        """The G-code lines that lift this plotter's pen and wait for it (the exporter writes them after every
+        stroke; ``igae plot`` sends them after a stop)."""
+        lift = "M5" if self.pen == "servo" else f"G0 Z{format_number(self.z_up_mm)}"
+        return (lift, f"G4 P{format_number(self.dwell_s)}") if self.dwell_s > 0 else (lift,)
+
     def describe_work_area(self) -> str:
         if self.kind == "arm":
             lo, hi = self.reach_mm
