@@ -29,12 +29,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # LinuxCNC's standalone G-code interpreter (rs274) validates every G-code file the tests write;
-# the DejaVu fonts teach the handwriting tests' letter judge to read (tests/letter_judge.py).
+# the DejaVu fonts teach the handwriting tests' letter judge to read (tests/letter_judge.py);
+# headless Chromium loads `igae preview`'s page and takes the screenshot tests/test_preview.py checks.
 system-deps:
 	@command -v rs274 >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq --no-install-recommends linuxcnc-uspace >/dev/null; }
 	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null; }
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 demo: setup
 	$(VENV)/bin/igae demo --overwrite

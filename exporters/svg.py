@@ -1,11 +1,16 @@
 """SVG for pen plotters: millimetre page, one ``<path>`` per stroke, Inkscape layers.
 
 The page is ``width="210mm" height="297mm" viewBox="0 0 210 297"``, so one user unit is one
-millimetre.  Top-level groups carry ``inkscape:groupmode="layer"`` and ``inkscape:label="row 3"``
-(id ``layer3``): Inkscape shows them as layers, and vpype / AxiDraw software take the first number
-of the label as the layer (pen) id.  Layers are one per glyph row (``layers="row"``), per glyph
-(``"glyph"``), per pen width (``"pen"``: strokes binned by mean pressure into ``pens`` layers, for
-a plotter with several pens) or a single layer (``"one"``).
+millimetre.  Top-level groups are Inkscape layers, ``inkscape:groupmode="layer"``, labelled with their
+number first, ``inkscape:label="3 row-3"`` (id ``layer3``), in that order in the file: AxiDraw's
+software reads a label's leading number as the layer number (its Layers tab plots one) and plots layers
+in file order; vpype takes the first group of digits of the label as the layer id.  Layers are one per
+glyph row (``layers="row"``), per glyph (``"glyph"``), per pen width (``"pen"``: strokes binned by mean
+pressure into ``pens`` layers, for a plotter with several pens) or a single layer (``"one"``, label
+``"1"``).  With pens, an empty layer labelled ``"!pause: pen 2 next"`` (id ``pause2``) comes before
+every pen's layer but the first: AxiDraw pauses at a layer whose label starts with ``!`` so the pen can
+be changed, and vpype skips it (empty).  The pause is a layer of its own, not a ``!`` before the pen's
+label, because AxiDraw reads the layer number from the label's first characters: a ``!`` there hides it.
 
 Stroke width follows the stroke's mean pressure, ``width_mm[0] .. width_mm[1]``; every point must be
 finite and on the page, every pressure in 0..1, or nothing is written (ExportError).  A path cannot
@@ -53,6 +58,8 @@ _NAMESPACES = (
     'xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd" xmlns:xlink="http://www.w3.org/1999/xlink"'
 )
 _LAYER_STYLE = 'stroke="black" stroke-linecap="round" stroke-linejoin="round"'
+# Before each pen's layer but the first: an empty layer at which AxiDraw pauses for the pen change.
+_PAUSE = ' <g id="pause{i}" inkscape:groupmode="layer" inkscape:label="!pause: pen {i} next"/>\n'
 
 
 def write_svg(
@@ -167,11 +174,18 @@ def _layers(sheet: Sheet, paths, mode: str, pens: int) -> str:
             f'stroke-width="{width}"/>\n'
         )
     return "".join(
-        f' <g fill="none" id="layer{i}" inkscape:groupmode="layer" inkscape:label="{names[i]} {i}" {_LAYER_STYLE}>\n'
+        (_PAUSE.format(i=i) if mode == "pen" and k else "")
+        + f' <g fill="none" id="layer{i}" inkscape:groupmode="layer" inkscape:label="{_label(i, names[i])}" '
+        + f"{_LAYER_STYLE}>\n"
         + "".join(groups[i])
         + " </g>\n"
-        for i in sorted(groups)
+        for k, i in enumerate(sorted(groups))
     )
+
+
+def _label(layer: int, word: str) -> str:
+    """The layer number first (AxiDraw reads a leading number, vpype the first digits): "3 row-3", or "1" alone."""
+    return f"{layer} {word}-{layer}" if word else str(layer)
 
 
 def _document(sheet: Sheet, extra: list[str], layers: str) -> str:
@@ -189,14 +203,14 @@ def _head(width_mm: float, height_mm: float) -> str:
 
 
 def _layer_of(glyph: int, mean_pressure: float, rows: dict[int, int], mode: str, pens: int) -> tuple[int, str]:
-    """(layer id >= 1, label word)."""
+    """(layer id >= 1, label word; "" for the one layer)."""
     if mode == "row":
         return rows.get(glyph, 0) + 1, "row"
     if mode == "glyph":
         return max(glyph, 0) + 1, "glyph"
     if mode == "pen":
         return min(pens - 1, int(mean_pressure * pens)) + 1, "pen"
-    return 1, "layer"
+    return 1, ""
 
 
 # ---- reader ----------------------------------------------------------------------------------

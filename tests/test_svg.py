@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ def test_line_exact_text():
     lines = svg_text(LINE_SHEET).splitlines()
     assert 'height="100mm"' in lines[1] and 'viewBox="0 0 100 100"' in lines[1] and 'width="100mm"' in lines[1]
     assert lines[9:13] == [
-        ' <g fill="none" id="layer1" inkscape:groupmode="layer" inkscape:label="row 1" stroke="black" '
+        ' <g fill="none" id="layer1" inkscape:groupmode="layer" inkscape:label="1 row-1" stroke="black" '
         'stroke-linecap="round" stroke-linejoin="round">',
         '  <path d="M 0,0 L 10,0" data-igae-glyph="0" data-igae-pressure="0.5 0.5" stroke-width="0.4"/>',
         " </g>",
@@ -50,7 +51,7 @@ def test_whole_document_exact_text():
         "igae glyph 0 label -1 row 0 col 0 scale 100 at 0 0\n"
         "igae svg-width 0.2 0.6</desc>\n"
         " <defs/>\n"
-        ' <g fill="none" id="layer1" inkscape:groupmode="layer" inkscape:label="row 1" stroke="black" '
+        ' <g fill="none" id="layer1" inkscape:groupmode="layer" inkscape:label="1 row-1" stroke="black" '
         'stroke-linecap="round" stroke-linejoin="round">\n'
         '  <path d="M 0,0 L 10,0" data-igae-glyph="0" data-igae-pressure="0.5 0.5" stroke-width="0.4"/>\n'
         " </g>\n"
@@ -88,10 +89,12 @@ def test_stroke_of_no_length_is_written_as_a_dot():
 def test_layers_per_row_glyph_pen():
     sheet = plan_sheet([LINE, SQUARE, DOT, LINE], TOY_PAGE, SheetOptions(cols=2))
     assert svg_text(sheet).count('inkscape:groupmode="layer"') == 2
-    assert svg_text(sheet, layers="glyph").count('inkscape:label="glyph ') == 4
+    assert re.findall(r'inkscape:label="(\d+) glyph-(\d+)"', svg_text(sheet, layers="glyph")) == [
+        ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")]
     assert svg_text(sheet, layers="one").count("inkscape:groupmode") == 1
+    assert 'id="layer1" inkscape:groupmode="layer" inkscape:label="1" ' in svg_text(sheet, layers="one")
     pen_text = svg_text(toy_sheet(polyline([[0, 0], [1, 0]], 0.1), polyline([[0, 5], [1, 5]], 0.9)), layers="pen", pens=2)
-    assert 'inkscape:label="pen 1"' in pen_text and 'inkscape:label="pen 2"' in pen_text
+    assert re.findall(r'<g [^>]*inkscape:label="([^"]*)"', pen_text) == ["1 pen-1", "!pause: pen 2 next", "2 pen-2"]
     with pytest.raises(ExportError, match="unknown SVG layer mode 'rows'"):
         svg_text(sheet, layers="rows")
 
@@ -140,3 +143,16 @@ def test_vpype_reads_same_strokes_and_length(tmp_path):
     assert doc.length() * mm_per_px == pytest.approx(geometry.length(sheet.polylines), rel=0.01)
     assert sorted(doc.layers) == sorted({p.row + 1 for p in sheet.placements})
     assert doc.page_size[0] * mm_per_px == pytest.approx(210.0)
+
+
+def test_vpype_reads_pen_layers_by_number_and_name(tmp_path):
+    """A two-pen sheet: vpype reads two layers, ids and names from the labels; the pause layer is empty, so skipped.
+    AxiDraw plots the layers in file order: pen 1, then a pause (the "!" layer) for the pen change, then pen 2."""
+    vp = pytest.importorskip("vpype", reason="REQUIRED-IN-CI: vpype (test extra) not installed; pip install -e '.[test]'")
+    sheet = toy_sheet(polyline([[10, 10], [40, 10]], 0.1), polyline([[10, 50], [40, 60]], 0.9), polyline([[60, 60], [90, 90]], 0.2))
+    path = tmp_path / "pens.svg"
+    path.write_text(svg_text(sheet, layers="pen", pens=2))
+    doc = vp.read_multilayer_svg(str(path), quantization=0.1)
+    assert sorted(doc.layers) == [1, 2]
+    assert [doc.layers[i].property(vp.METADATA_FIELD_NAME) for i in (1, 2)] == ["1 pen-1", "2 pen-2"]
+    assert [len(doc.layers[i]) for i in (1, 2)] == [2, 1]  # light strokes on pen 1, the heavy one on pen 2

@@ -36,7 +36,7 @@ from igae_robot.units import format_number
 
 __all__ = [
     "SheetOptions", "Sheet", "PlotStats", "plan_sheet", "place_sheet", "place_sheets", "plot_stats", "plot_lengths",
-    "pen_speeds_mm_s", "stroke_polyline", "DEFAULT_SIMPLIFY_MM", "MAX_GLYPH_REACH",
+    "pen_speeds_mm_s", "plot_timing", "stroke_polyline", "DEFAULT_SIMPLIFY_MM", "MAX_GLYPH_REACH",
 ]
 
 # Off by default: a glyph is only T (~25) steps, so simplifying saves little, and on small glyphs
@@ -346,6 +346,28 @@ def pen_speeds_mm_s(polylines: Sequence[Polyline], machine: Machine) -> list[np.
     return [lo + (hi - lo) * np.minimum(v / fastest, 1.0) for v in speed]
 
 
+def plot_timing(sheet: Sheet, machine: Machine) -> tuple[list[np.ndarray], float, float]:
+    """What :func:`plot_stats` adds up, kept per stroke for ``igae preview``: each polyline's pen-down
+    segment times (N-1,) in s, the travel speed in mm/s, and the seconds a stroke spends lowering and
+    lifting the pen.  A file written for ``machine`` and read back (its ``igae machine`` names it) keeps
+    its own times: its t_s are already this machine's seconds, not gesture steps to map onto its feeds."""
+    polylines = list(sheet.polylines)
+    if sheet.meta.get("machine") == machine.name:
+        seg_s = [np.abs(np.diff(p.t_s)) for p in polylines]
+    else:
+        speeds = pen_speeds_mm_s(polylines, machine)
+        seg_s = [np.linalg.norm(np.diff(p.points, axis=0), axis=1) / v for p, v in zip(polylines, speeds)]
+    if machine.kind == "plotter":
+        travel_mm_s = machine.travel_mm_min / 60.0
+        pen_move = 2 * machine.dwell_s
+        if machine.pen == "z":
+            pen_move += 2 * abs(machine.z_up_mm - machine.z_down_mm) / (machine.plunge_mm_min / 60.0)
+    else:
+        travel_mm_s = machine.travel_speed_mm_s
+        pen_move = 2 * machine.z_up_mm / machine.z_speed_mm_s
+    return seg_s, travel_mm_s, pen_move
+
+
 def plot_stats(sheet: Sheet, machine: Machine | None = None) -> PlotStats:
     """Pen-down length, pen-up travel, lifts; with a machine also the plot time (moves at their
     feeds, travel at the travel rate, each lift and lowering at the Z speed plus dwell)."""
@@ -354,15 +376,6 @@ def plot_stats(sheet: Sheet, machine: Machine | None = None) -> PlotStats:
     down, up = float(down), float(up)
     time_s = None
     if machine is not None:
-        speeds = pen_speeds_mm_s(polylines, machine)
-        draw = sum(float((np.linalg.norm(np.diff(p.points, axis=0), axis=1) / v).sum()) for p, v in zip(polylines, speeds))
-        if machine.kind == "plotter":
-            travel = up / (machine.travel_mm_min / 60.0)
-            pen_move = 2 * machine.dwell_s
-            if machine.pen == "z":
-                pen_move += 2 * abs(machine.z_up_mm - machine.z_down_mm) / (machine.plunge_mm_min / 60.0)
-        else:
-            travel = up / machine.travel_speed_mm_s
-            pen_move = 2 * machine.z_up_mm / machine.z_speed_mm_s
-        time_s = draw + travel + len(polylines) * pen_move
+        seg_s, travel_mm_s, pen_move = plot_timing(sheet, machine)
+        time_s = sum(float(s.sum()) for s in seg_s) + up / travel_mm_s + len(polylines) * pen_move
     return PlotStats(len(polylines), down, up, len(polylines), time_s)
