@@ -20,6 +20,7 @@ from . import (  # noqa: E402
     cluster_commands,
     export_commands,
     handwrite_commands,
+    plot_commands,
     preview_commands,
     train_commands,
     vectorize_commands,
@@ -38,6 +39,7 @@ app = typer.Typer(
 for group in (train_commands, cluster_commands, export_commands, handwrite_commands, vectorize_commands):
     app.add_typer(group.app)
 app.add_typer(preview_commands.app)
+app.add_typer(plot_commands.app)
 
 
 def _version(value: bool) -> None:

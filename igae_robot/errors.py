@@ -20,6 +20,7 @@ __all__ = [
     "CheckError",
     "TextError",
     "OutputError",
+    "PlotError",
 ]
 
 
@@ -71,3 +72,14 @@ class OutputError(IgaeError, OSError):
     """An output cannot be written: its path is empty, names a device, pipe, socket, folder or symbolic
     link, or the OS refused (a read-only folder, a full disk).  Also an OSError, so that a batch that
     records a failed file and goes on (``export_files``) treats it as the disk error it is."""
+
+
+class PlotError(IgaeError):
+    """A plot over a serial port failed or was stopped: a line GRBL would refuse, an ``error:N`` or
+    ``ALARM:N``, a lost connection, Ctrl-C.  ``resume_from`` is the file line ``--from-line`` can resume
+    at, when there is one; ``last_acked`` the last line GRBL acknowledged."""
+
+    def __init__(self, message: str, resume_from: int | None = None, last_acked: int | None = None) -> None:
+        super().__init__(message)
+        self.resume_from = resume_from
+        self.last_acked = last_acked
