@@ -2,18 +2,68 @@
 
     igae handwrite "Call me at 555 0123" -o note.svg --size 8mm --page A5 --seed 7
     igae handwrite --file letter.txt -o letter.gcode --machine grbl-servo --width 150mm --line-spacing 1.6
+    igae handwrite --file novel.txt -o novel.svg --pages      # novel-1.svg, novel-2.svg, ... one per page
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 
 from .app import command_group, console, out, user_errors
 
 app = command_group()
+
+# Below this many characters a text is written in about a second: a bar would only flicker.
+_PROGRESS_CHARS = 2000
+
+
+@contextlib.contextmanager
+def _writing_progress(text: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback for writing a long text (a bar on stderr), else None."""
+    if sum(not ch.isspace() for ch in text) < _PROGRESS_CHARS:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = (TextColumn("writing"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("write", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _page_paths(output: Path, count: int) -> list[Path]:
+    """``note.svg`` -> ``note-1.svg``, ``note-2.svg``, ... (``count`` of them)."""
+    return [output.with_name(f"{output.stem}-{k}{output.suffix}") for k in range(1, count + 1)]
+
+
+def _export_pages(sheets, output: Path, writer: str, profile, **options) -> list[Path]:
+    """One numbered file per sheet, or none at all: every page is written to text first (a page that a machine
+    refuses stops it before any file), each file appears whole (temp file, rename), and if the disk refuses one,
+    the pages this run already wrote are removed again."""
+    from igae_robot.atomic import check_output
+    from igae_robot.errors import IgaeError
+    from igae_robot.exporters import export_files
+
+    paths = _page_paths(output, len(sheets))
+    for path in paths:
+        check_output(path)
+    results = export_files(sheets, paths, writer, profile, **options)
+    failed = [(path, r) for path, r in zip(paths, results) if isinstance(r, Exception)]
+    if failed:
+        for r in results:
+            if not isinstance(r, Exception):
+                with contextlib.suppress(OSError):
+                    os.unlink(r)
+        path, exc = failed[0]
+        if isinstance(exc, IgaeError):  # which page: the writer's message names no file
+            raise type(exc)(f"{path}: {exc} (no page written)") from None
+        raise exc
+    return paths
 
 
 @app.command()
@@ -33,19 +83,21 @@ def handwrite(
     align: str = typer.Option("left", help="left, centre or right"),
     seed: int = typer.Option(0, help="the same text and seed give the same file; another seed, other glyphs"),
     neatness: float = typer.Option(0.8, help="1: the most typical glyphs, no jitter; 0: 1.5 times the natural spread"),
-    slant: float = typer.Option(6.0, help="mean slant to the right, degrees"),
+    slant: Optional[float] = typer.Option(None, help="mean slant to the right, degrees (default 6; 0 with --hand: the writer's own)"),
+    hand: Optional[Path] = typer.Option(None, "--hand", help="a hand learned with `igae hand learn`; characters it lacks come from the built-in hands, with a warning"),
     connect: bool = typer.Option(False, "--connect", help="join the letters of each word into one pen-down stroke"),
     fallback: bool = typer.Option(False, "--fallback", help="draw characters no model knows from a single-stroke font"),
     digits_model: Optional[Path] = typer.Option(None, help="a trained checkpoint (e.g. igae train --data mnist) or hand .pt for digits"),
     letters_model: Optional[Path] = typer.Option(None, help="a trained checkpoint (e.g. igae train --data emnist-letters) or hand .pt for letters"),
     data_dir: str = typer.Option("", help="where a checkpoint's training data is (default: the folder it was trained from)"),
     home: bool = typer.Option(False, "--home", help="G-code: home the machine first ($H / G28)"),
+    pages: bool = typer.Option(False, "--pages", help="a text longer than a page: one file per page, NAME-1.svg, NAME-2.svg, ..."),
 ) -> None:
     """Write text as handwriting drawn by gesture models, ready for a pen plotter (SVG, G-code, waypoints)."""
     from igae_robot.atomic import check_output
     from igae_robot.errors import TextError
     from igae_robot.exporters import default_machine, export_file, format_for
-    from igae_robot.handwriting.writing import WritingStyle, load_hands, write_text
+    from igae_robot.handwriting.writing import WritingStyle, load_hands, write_pages, write_text
     from igae_robot.paper.machine import load_machine
     from igae_robot.paper.page import Page
     from igae_robot.paper.sheet import plot_stats
@@ -63,13 +115,21 @@ def handwrite(
     default = default_machine(writer)
     profile = load_machine(machine or default) if default or machine else None
     hands = load_hands(digits_model, letters_model, data_dir)
+    if hand is not None:
+        from igae_robot.handwriting.sample_hand import hands_with
+
+        hands = hands_with(hand, hands, text)  # the learned hand first
+    slant = (0.0 if hand is not None else 6.0) if slant is None else slant
     style = WritingStyle(
         size_mm=to_mm(size), line_spacing=line_spacing, width_mm=to_mm(width), align=align.replace("center", "centre"),
         neatness=neatness, slant_deg=slant, connect=connect, fallback=fallback, seed=seed,
     )
-    sheet = write_text(text, hands, Page.from_spec(page, landscape, margin), style)
+    with _writing_progress(text) as progress:  # without --pages, a text longer than the page is one error line
+        write = write_pages if pages else lambda *args: [write_text(*args)]
+        sheets = write(text, hands, Page.from_spec(page, landscape, margin), style, progress)
     extra = {"home": home} if writer == "gcode" else {}
-    export_file(sheet, output, writer, profile, **extra)
+    written = _export_pages(sheets, output, writer, profile, **extra) if pages else [export_file(sheets[0], output, writer, profile, **extra)]
     target = f" for {profile.name}" if profile else ""
-    console.print(f"wrote {output} ({writer}{target}, {len(sheet.placements)} glyphs on {sheet.page.describe()})", highlight=False, soft_wrap=True)
-    out.print(plot_stats(sheet, profile).describe(), highlight=False, soft_wrap=True)
+    for path, sheet in zip(written, sheets):
+        console.print(f"wrote {path} ({writer}{target}, {len(sheet.placements)} glyphs on {sheet.page.describe()})", highlight=False, soft_wrap=True)
+        out.print(plot_stats(sheet, profile).describe(), highlight=False, soft_wrap=True)

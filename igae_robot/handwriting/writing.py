@@ -1,7 +1,10 @@
-"""Text in, a page of handwriting out: each character a freshly sampled gesture, laid out in lines.
+"""Text in, pages of handwriting out: each character a freshly sampled gesture, laid out in lines.
 
     text --paragraphs/words--> characters --Hand.write (or the font fallback)--> gestures (glyph units)
-         --slant, size--> word widths --wrap, align--> placements on the page --strokes--> Sheet
+         --slant, size--> word widths --wrap, align--> lines --page breaks--> placements --strokes--> Sheet(s)
+
+:func:`write_text` writes one page (and refuses a longer text, saying how many pages it needs);
+:func:`write_pages` lets the lines flow on to as many pages as the text needs, one Sheet each.
 
 The sheet is the same :class:`~igae_robot.paper.sheet.Sheet` that ``igae export`` writes, so every
 exporter (SVG, G-code, waypoints, URScript) and ``igae check`` work on handwriting unchanged.
@@ -20,13 +23,13 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from igae_robot.errors import PageError, TextError
 from igae_robot.paper.geometry import Polyline
-from igae_robot.gesture import PEN_DOWN, PEN_UP, Gesture
+from igae_robot.gesture import PEN_DOWN, PEN_UP, Gesture, pen_down
 from igae_robot.handwriting.hand import Hand, builtin_hand, load_any_hand
 from igae_robot.handwriting.fonts import BASELINE as FONT_BASELINE
 from igae_robot.handwriting.fonts import CAP_TOP as FONT_CAP_TOP
@@ -36,13 +39,17 @@ from igae_robot.paper.page import Page
 from igae_robot.paper.sheet import Sheet
 from igae_robot.units import format_number
 
-__all__ = ["WritingStyle", "write_text", "load_hands", "unsupported_characters", "ALIGNMENTS"]
+__all__ = ["WritingStyle", "write_text", "write_pages", "load_hands", "unsupported_characters", "ALIGNMENTS", "Progress"]
+
+Progress = Callable[[int, int], None]  # progress(done, total): work units, for a progress bar
 
 ALIGNMENTS = ("left", "centre", "right")
 LINE_BODY = 4 / 3  # cap height + descender, in cap heights: lines 1.0 apart just touch
 LETTER_GAP = 0.12  # between the ink of two letters, in cap heights
 WORD_GAP = 0.6  # between two words, in cap heights
 PARAGRAPH_GAP = 0.5  # extra space after a paragraph, in lines
+ASCENT = 1.25  # room above the first baseline for ascenders and brackets, in cap heights
+WRITE_BATCH = 512  # characters a hand decodes at once: a fixed number, so a long text gives the same file with or without a progress bar
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,10 @@ class WritingStyle:
 @dataclass
 class _Glyph:
     char: str
-    gesture: Gesture  # slanted, glyph units
+    points: np.ndarray  # (T,2) the gesture's points, slanted, glyph units
+    pressure: np.ndarray  # (T,)
+    down: np.ndarray  # (T,) bool: the pen state
+    dt_s: float
     scale_mm: float  # mm per glyph unit
     baseline: float  # glyph units
     left: float  # ink extent in x, glyph units
@@ -127,8 +137,8 @@ def write_text(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle
 
 def write_pages(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle = WritingStyle(),
                 progress: Progress | None = None) -> list[Sheet]:
-    """Lay ``text`` out as handwriting on as many ``page``\ s as it needs, one :class:`Sheet` each: the lines
-    flow on to the next page at the page end (a paragraph's gap is dropped at the top of a page).
+    """Lay ``text`` out as handwriting on as many pages as it needs, one :class:`Sheet` each: the lines flow
+    on to the next page at the page end (a paragraph's gap is dropped at the top of a page).
 
     ``progress(done, total)`` is called as the glyphs are drawn and placed (``total``: twice the glyphs)."""
     layout = _lay_out(text, hands, page, style, progress)
@@ -146,6 +156,8 @@ class _Layout:
     line_count: int
     glyphs: int
     progress: Progress | None
+    ascent: float  # room above the first baseline, cap heights
+    placed: int = 0  # glyphs placed so far, for the progress
 
 
 def _lay_out(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle, progress: Progress | None) -> _Layout:
@@ -157,13 +169,13 @@ def _lay_out(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle, 
     if width > x1 - x0 + 1e-9:
         raise PageError(f"line width {format_number(width)} mm is wider than the drawable area of {page.describe()} ({format_number(x1 - x0)} mm)")
     pitch = style.line_spacing * LINE_BODY * style.size_mm
-    room = y1 - style.size_mm * 0.6 - (y0 + style.size_mm * 1.25)  # first baseline to the lowest one
+    room = y1 - style.size_mm * 0.6 - (y0 + style.size_mm * _ascent(hands))  # first baseline to the lowest one
     if room < -1e-9:
         raise PageError(f"{page.describe()} holds no line at --size {format_number(style.size_mm)}mm; use a smaller --size or a larger page")
     rng = np.random.default_rng(style.seed)
     paragraphs = [[line.split() for line in block.split("\n")] for block in re.split(r"\n\s*\n", text.strip("\n"))]
     chars = "".join(ch for block in paragraphs for line in block for word in line for ch in word)
-    glyphs = iter(_draw_glyphs(chars, hands, style, rng, lambda done: progress and progress(done, 2 * len(chars))))
+    glyphs = iter(_draw_glyphs(chars, hands, style, rng, lambda done: progress(done, 2 * len(chars)) if progress else None))
     words = [[[[next(glyphs) for _ in word] for word in line] for line in block] for block in paragraphs]
     pages: list[list[tuple[list[list[_Glyph]], float]]] = [[]]
     offset, top, count = 0.0, 0.0, 0
@@ -177,34 +189,40 @@ def _lay_out(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle, 
                 offset += pitch
                 count += 1
         offset += PARAGRAPH_GAP * pitch
-    return _Layout(pages, rng, pitch, int(room // pitch) + 1, count, len(chars), progress)
+    while len(pages) > 1 and not any(line for line, _ in pages[-1]):  # blank lines at the end: no blank page
+        pages.pop()
+    return _Layout(pages, rng, pitch, int(room // pitch) + 1, count, len(chars), progress, _ascent(hands))
+
+
+def _ascent(hands: Sequence[Hand]) -> float:
+    """Room above the first baseline, in cap heights: 1.25 for the models' letters and brackets, more for a
+    learned hand whose ascenders reach higher (a writer's l and f reach about 1.3)."""
+    return max([ASCENT] + [float(getattr(h, "ascent", ASCENT)) for h in hands])
 
 
 def _place(layout: _Layout, number: int, page: Page, style: WritingStyle) -> Sheet:
     """Page ``number`` of the layout as a sheet: each glyph placed (the spacing jitter drawn now), its strokes in page mm."""
     x0, y0, x1, _ = page.drawable
     width = style.width_mm or (x1 - x0)
-    first = y0 + style.size_mm * 1.25  # room for ascenders and brackets above the cap line
+    first = y0 + style.size_mm * layout.ascent  # room for ascenders and brackets above the cap line
     rng = layout.rng
-    placed = sum(len(word) for lines in layout.pages[:number] for line, _ in lines for word in line)
     placements: list[Placement] = []
     polylines: list[Polyline] = []
-    drawn: list[Gesture] = []
     for row, (line, y_off) in enumerate(layout.pages[number]):
         x = x0 + _indent(_line_width(line, style), width, style.align)
-        row_start = len(drawn)
+        row_start = len(placements)
         for word in line:
-            start = len(drawn)
+            start = len(placements)
             for glyph in word:
-                place = Placement(len(drawn), ord(glyph.char), glyph.scale_mm, x - glyph.left * glyph.scale_mm,
-                                  first + y_off + glyph.wobble_mm - glyph.baseline * glyph.scale_mm, row, len(drawn) - row_start)
-                placements.append(place)
-                drawn.append(glyph.gesture)
+                n = len(placements)
+                placements.append(Placement(n, ord(glyph.char), glyph.scale_mm, x - glyph.left * glyph.scale_mm,
+                                            first + y_off + glyph.wobble_mm - glyph.baseline * glyph.scale_mm, row, n - row_start))
                 x += (glyph.right - glyph.left) * glyph.scale_mm + _letter_gap(style, rng)
-            polylines += _word_strokes(drawn[start:], placements[start:], [g.char for g in word], style.connect)
+            polylines += _word_strokes(word, placements[start:], style.connect)
             x += _word_gap(style, rng) - LETTER_GAP * style.size_mm
+    layout.placed += len(placements)
     if layout.progress:
-        layout.progress(layout.glyphs + placed + len(drawn), 2 * layout.glyphs)
+        layout.progress(layout.glyphs + layout.placed, 2 * layout.glyphs)
     _check_inside(polylines, page)
     return Sheet(page, tuple(placements), tuple(polylines), PEN_DOWN, PEN_UP)
 
@@ -231,36 +249,52 @@ def _font_has(ch: str, glyph_polylines) -> bool:
         return False
 
 
-def _draw_glyphs(chars: str, hands: Sequence[Hand], style: WritingStyle, rng: np.random.Generator) -> list[_Glyph]:
-    """One sampled gesture per character, each hand writing its characters in text order (deterministic)."""
+def _draw_glyphs(chars: str, hands: Sequence[Hand], style: WritingStyle, rng: np.random.Generator,
+                 progress: Callable[[int], None]) -> list[_Glyph]:
+    """One sampled gesture per character, each hand writing its characters in text order (deterministic),
+    :data:`WRITE_BATCH` at a time (``progress(done)`` after each batch)."""
     owner = [next((i for i, h in enumerate(hands) if h.knows(ch)), -1) for ch in chars]
     gestures: list[Gesture | None] = [None] * len(chars)
+    done = 0
     for i, hand in enumerate(hands):
         index = [k for k, o in enumerate(owner) if o == i]
-        for k, g in zip(index, hand.write("".join(chars[k] for k in index), rng, style.neatness)):
-            gestures[k] = g
+        for b in range(0, len(index), WRITE_BATCH):  # the hand draws from rng character by character: batches change nothing
+            batch = index[b : b + WRITE_BATCH]
+            for k, g in zip(batch, hand.write("".join(chars[k] for k in batch), rng, style.neatness)):
+                gestures[k] = g
+            done += len(batch)
+            progress(done)
+    drawn = [g if g is not None else fallback_gesture(ch, label=ord(ch)) for ch, g in zip(chars, gestures)]
+    downs = _pen_states(drawn)
     out = []
     m = style.messiness
-    for ch, o, g in zip(chars, owner, gestures):
+    for ch, o, g, down in zip(chars, owner, drawn, downs):
         baseline, cap_top = (hands[o].baseline, hands[o].cap_top) if o >= 0 else (FONT_BASELINE, FONT_CAP_TOP)
-        if g is None:
-            g = fallback_gesture(ch, label=ord(ch))
         slant = math.tan(math.radians(style.slant_deg + rng.normal(0.0, 4.0 * m)))
         points = g.points.copy()
         points[:, 0] += slant * (baseline - points[:, 1])  # lean right above the baseline
-        g = Gesture(points, g.pressure, g.intensity, g.dt_s, g.label, g.variance)
-        left, right = _ink_extent(g)
+        left, right = _ink_extent(points, down)
         wobble = rng.normal(0.0, 0.05 * m) * style.size_mm
-        out.append(_Glyph(ch, g, style.size_mm / (baseline - cap_top), baseline, left, right, wobble))
+        out.append(_Glyph(ch, points, g.pressure, down, g.dt_s, style.size_mm / (baseline - cap_top), baseline, left, right, wobble))
     return out
 
 
-def _ink_extent(g: Gesture) -> tuple[float, float]:
+def _pen_states(gestures: list[Gesture]) -> list[np.ndarray]:
+    """Each gesture's ``pen_down()``, computed for all gestures of one length at once (one by one, the
+    step-by-step hysteresis took 2/3 of the time of a 20 000-character text)."""
+    out: list[np.ndarray] = [np.zeros(0, bool)] * len(gestures)
+    for steps in {len(g) for g in gestures}:
+        index = [k for k, g in enumerate(gestures) if len(g) == steps]
+        for k, down in zip(index, pen_down(np.stack([gestures[k].intensity for k in index]))):
+            out[k] = down
+    return out
+
+
+def _ink_extent(points: np.ndarray, down: np.ndarray) -> tuple[float, float]:
     """Left and right of the pen-down points, glyph units (a blank glyph: a narrow box in the middle)."""
-    down = g.pen_down()
     if not down.any():
         return 0.4, 0.6
-    xs = g.points[down, 0]
+    xs = points[down, 0]
     return float(xs.min()), float(xs.max())
 
 
@@ -300,21 +334,24 @@ def _wrap(words: list[list[_Glyph]], width_mm: float, style: WritingStyle, rng: 
     return lines
 
 
-def _word_strokes(gestures: list[Gesture], placements: list[Placement], chars: list[str], connect: bool) -> list[Polyline]:
+def _word_strokes(word: list[_Glyph], placements: list[Placement], connect: bool) -> list[Polyline]:
     """The pen-down polylines of one word (page mm).  With ``connect``, each run of letters becomes one stroke."""
     out: list[Polyline] = []
-    run: list[tuple[Gesture, Placement]] = []
-    for g, place, ch in zip(gestures, placements, chars):
-        if connect and ch.isalpha() and g.pen_down().any():
+    run: list[tuple[_Glyph, Placement]] = []
+    for g, place in zip(word, placements):
+        if connect and g.char.isalpha() and g.down.any():
             run.append((g, place))
             continue
         out += _joined(run)
         run = []
-        out += [Polyline(place.to_page(s.points), s.pressure, s.steps * g.dt_s, place.glyph) for s in g.strokes()]
+        # the pen-down runs (as Gesture.strokes): a run of one step is a dot
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], g.down.astype(np.int8), [0]))))
+        out += [Polyline(place.to_page(g.points[a:b]), g.pressure[a:b], np.arange(a, b) * g.dt_s, place.glyph)
+                for a, b in zip(edges[::2], edges[1::2])]
     return out + _joined(run)
 
 
-def _joined(run: list[tuple[Gesture, Placement]]) -> list[Polyline]:
+def _joined(run: list[tuple[_Glyph, Placement]]) -> list[Polyline]:
     """Letters drawn without lifting the pen: each from its first pen-down step to its last step (the exit
     stroke the edge term trains towards the right edge, as far as it stays on the canvas), the last letter
     only to its last pen-down step, and a straight link from each letter's end to the next one's start."""
@@ -323,8 +360,8 @@ def _joined(run: list[tuple[Gesture, Placement]]) -> list[Polyline]:
     points, pressure, times = [], [], []
     t0 = 0.0
     for k, (g, place) in enumerate(run):
-        down = np.flatnonzero(g.pen_down())
-        stop = len(g) if k < len(run) - 1 else down[-1] + 1
+        down = np.flatnonzero(g.down)
+        stop = len(g.points) if k < len(run) - 1 else down[-1] + 1
         idx = np.arange(down[0], stop)
         # Steps off the canvas were never seen by the training loss (the hand lifts the pen there):
         # the link skips them rather than draw where the model wandered.
