@@ -18,7 +18,7 @@ setup: $(STAMP)
 # handwriting, Devanagari, Hangul), all from Debian's packages.
 bench-deps:
 	$(SUDO) apt-get update -qq
-	$(SUDO) apt-get install -y -qq --no-install-recommends potrace fonts-dkg-handwriting fonts-breip \
+	$(SUDO) apt-get install -y -qq --no-install-recommends potrace tesseract-ocr fonts-tlwg-purisa fonts-dkg-handwriting fonts-breip \
 	  fonts-femkeklaver fonts-humor-sans fonts-rufscript fonts-ecolier-court fonts-dancingscript fonts-bwht \
 	  fonts-liberation fonts-freefont-ttf fonts-lohit-deva fonts-unfonts-core >/dev/null
 

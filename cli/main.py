@@ -19,6 +19,7 @@ import typer  # noqa: E402
 from . import (  # noqa: E402
     cluster_commands,
     export_commands,
+    hand_commands,
     handwrite_commands,
     plot_commands,
     preview_commands,
@@ -38,6 +39,7 @@ app = typer.Typer(
 )
 for group in (train_commands, cluster_commands, export_commands, handwrite_commands, vectorize_commands):
     app.add_typer(group.app)
+app.add_typer(hand_commands.app)
 app.add_typer(preview_commands.app)
 app.add_typer(plot_commands.app)
 

@@ -14,7 +14,9 @@ Where things live (one room each; arrows point the way imports go: cli -> export
     training/     torch       data, train, distributed, evaluation, pictures
     check         the re-render check of an exported file
     vectorize/    images in bulk -> gestures -> sheets: options, sources, stages, engines, sheets, run
-    handwriting/  text -> gestures: hand, writing, fonts, models/
+    handwriting/  text -> gestures: hand, writing (pages), fonts, models/; your own hand: template, marks,
+                  learn, sample_hand
+    plotter/      torch-free  G-code -> a GRBL controller over a serial port: grbl (protocol), sender, plot
     clustering/   glyph codes -> clusters: features, clusters, run
     exporters/    (installed as igae_robot.exporters) sheets -> .svg .gcode .json .csv .script, and back
     cli/          (installed as igae_robot.cli) the ``igae`` commands
