@@ -18,6 +18,7 @@ What it does, as GRBL 1.1 does:
   planner to run empty, as GRBL's spindle and dwell synchronisation does;
 * ``$C`` enters check mode (lines parsed, nothing moves) and, sent again, leaves it with a reset;
   ``$X`` unlocks an alarm; G-code in an alarm is ``error:9``;
+* the link's delay on demand (``link_s``, each way), so that streaming modes can be compared;
 * faults on demand: ``errors={k: code}`` answers the k-th G-code line received with ``error:code``;
   ``alarm=(k, code)`` raises ``ALARM:code`` at the k-th line and locks until a reset;
   ``disconnect_after=k`` closes the pty soon after line k+1 arrives (k lines answered, no more).
@@ -45,12 +46,17 @@ _WORDS = re.compile(r"([A-Z])([-+]?[0-9.]+)")
 class GrblSim:
     def __init__(self, *, planner_blocks: int = 4, exec_s: float = 0.002, errors: dict[int, int] | None = None,
                  alarm: tuple[int, int] | None = None, disconnect_after: int | None = None,
-                 rx_size: int = 128, decel_s: float = 0.01) -> None:
+                 rx_size: int = 128, decel_s: float = 0.01, link_s: float = 0.0) -> None:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no line editing: bytes pass as they are, both ways
         self._closed_settings = termios.tcgetattr(self._slave)
         self.port = os.ttyname(self._slave)
         self.planner_blocks, self.exec_s, self.rx_size, self.decel_s = planner_blocks, exec_s, rx_size, decel_s
+        # the link's one-way delay (USB-serial adapters add about half a millisecond each way): bytes reach
+        # GRBL, and its answers reach the host, this much later; a sender that waits for every ok pays it twice a line
+        self.link_s = link_s
+        self._inbound: deque[tuple[float, bytes]] = deque()
+        self._outbound: deque[tuple[float, bytes]] = deque()
         self.errors, self.alarm, self.disconnect_after = dict(errors or {}), alarm, disconnect_after
         self._welcome_at: float | None = None  # when the board, reset by the port opening, greets
         # what the tests look at
@@ -109,8 +115,12 @@ class GrblSim:
                     data = os.read(self._master, 4096)
                 except OSError:
                     return
-                self._receive(data)
+                self._inbound.append((time.monotonic() + self.link_s, data))
             now = time.monotonic()
+            while self._inbound and self._inbound[0][0] <= now:
+                self._receive(self._inbound.popleft()[1])
+            while self._outbound and self._outbound[0][0] <= now:
+                self._write(self._outbound.popleft()[1])
             if self._die_at is not None and now >= self._die_at:
                 self._disconnect()
                 return
@@ -132,6 +142,12 @@ class GrblSim:
             self._send(WELCOME)
 
     def _send(self, data: bytes) -> None:
+        if self.link_s > 0:
+            self._outbound.append((time.monotonic() + self.link_s, data))
+        else:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
         if not self.disconnected:
             os.write(self._master, data)
 
