@@ -179,7 +179,9 @@ def test_alarm_stops_the_plot(program):
         sender.stream(program)
     message = str(caught.value)
     assert "ALARM:2" in message and "Soft limit" in message and "$X" in message and "--from-line" in message
-    assert sim.state == "Alarm" and len(sim.received) < len(program.lines)
+    assert "pen lifted" in message and "home ($H)" in message and len(sim.received) < len(program.lines)
+    # the machine stopped itself; after a reset it is unlocked only to lift the pen, which comes last
+    assert sim.resets == 1 and sim.received[-3:] == ["$X", *SERVO_PEN_UP]
 
 
 def test_hold_and_resume_through_the_api(program):

@@ -19,11 +19,10 @@ that owns the port cannot interleave two writers.  The status replies double as 
 for ``timeout_s`` is a lost connection.  :meth:`GrblSender.hold` and :meth:`GrblSender.resume` only
 queue their byte, so they may be called from ``on_progress`` or from another thread.
 
-Stops: an ``error:N`` stops the plot (the lines already in GRBL's buffer would run on, so the machine
-is stopped as on Ctrl-C); an ``ALARM:N`` has stopped it already.  Ctrl-C (KeyboardInterrupt) sends
-feed hold ``!``, waits for the hold to complete (``Hold:0``: the machine has decelerated, so GRBL keeps
-its position), soft-resets (``\\x18``, which empties GRBL's buffers), waits for GRBL's welcome and lifts
-the pen with the machine profile's pen-up lines.  Every stop raises :class:`PlotError` naming the line,
+Stops: an ``error:N`` stops the plot as Ctrl-C does (the lines in GRBL's buffer would run on): feed hold
+``!``, a wait for ``Hold:0`` (decelerated: GRBL keeps its position), soft reset ``\\x18``, the profile's
+pen-up lines.  After ``ALARM:N`` (GRBL stopped and locked itself) it is reset and unlocked only to lift the
+pen.  Every stop raises :class:`PlotError` naming the line,
 GRBL's meaning, and the ``--from-line`` to resume at (:func:`~igae_robot.plotter.grbl.unfinished_line`:
 GRBL says ok when it *plans* a move, so a reset loses up to 15 acknowledged moves).
 """
@@ -331,21 +330,32 @@ class GrblSender:
         try:
             self._write(FEED_HOLD)
             self._wait(lambda r: r.kind == "status" and (r.status.hold_complete or r.status.state in _STILL), self.timeout_s)
+        except _LinkLost as exc:
+            return f"could not stop GRBL cleanly ({exc}); the pen may still be down"
+        return self._reset_and_lift(unlock=False)
+
+    def _reset_and_lift(self, unlock: bool) -> str:
+        """Soft reset, then the pen-up lines; ``unlock``: after ALARM:N, GRBL is unlocked ($X) only to lift the
+        pen (the position may be lost: the user homes or checks before resuming).  What happened, in words."""
+        try:
             self._write(SOFT_RESET)
             if self._wait(lambda r: r.kind == "welcome", self.timeout_s) is None:
-                return "feed hold and soft reset sent, but GRBL did not restart; the pen may still be down"
+                return "soft reset sent, but GRBL did not restart; the pen may still be down"
             self._inflight.clear()
-            if self._query_status().state == "Alarm":
-                return "held and reset, but GRBL is in alarm (locked), so the pen could not be lifted: unlock ($X) and lift it"
+            if self._query_status().state == "Alarm" and not (unlock and self._command("$X").kind == "ok"):
+                return "GRBL is in alarm (locked), so the pen could not be lifted: check the machine, unlock ($X) or home ($H)"
             for text in self.pen_up:
                 answer = self._command(text)
                 if answer.kind != "ok":
-                    return f"held and reset, but GRBL refused the pen-up line {text!r}: {_describe(answer)}"
+                    return f"GRBL refused the pen-up line {text!r}: {_describe(answer)}"
         except _LinkLost as exc:
-            return f"could not stop GRBL cleanly ({exc}); the pen may still be down"
+            return f"could not lift the pen ({exc}); it may still be down"
         if not self.pen_up:
-            return "feed hold, soft reset; no pen-up command known (give --machine), the pen may still be down"
-        return f"feed hold, soft reset, pen lifted ({' / '.join(self.pen_up)})"
+            return "soft reset; no pen-up command known (give --machine), the pen may still be down"
+        lifted = f"pen lifted ({' / '.join(self.pen_up)})"
+        if unlock:
+            return f"reset, unlocked ($X) only for this, {lifted}; the position may be lost: home ($H) or check the machine"
+        return f"feed hold, soft reset, {lifted}"
 
     def _stop_error(self, exc: BaseException, program: Program, from_line: int) -> PlotError:
         """The PlotError for a stop, after stopping the machine where that is needed."""
@@ -366,7 +376,7 @@ class GrblSender:
         elif exc.kind == "alarm":
             near = f" near line {exc.line.number}" if exc.line is not None and exc.line.number else ""
             what = f"{source}: {describe_alarm(exc.code)}{near}, {after}"
-            stopped = "GRBL is locked and the pen may still be down: check the machine, reset it and unlock ($X) or home ($H)"
+            stopped = self._reset_and_lift(unlock=True)
         else:
             what, stopped = f"{source}: {exc.text} {after}", self._clean_stop()
         return PlotError(f"{what}; {stopped}; resume with --from-line {resume}", resume_from=resume, last_acked=last)
