@@ -5,7 +5,8 @@
     igae plot sheet.gcode --port /dev/ttyUSB0 --from-line 812   # resume after a stop (the pen is lifted first)
     igae plot sheet.gcode --dry-run                             # what would be sent; no port is opened
 
-Ctrl-C stops cleanly: feed hold, soft reset, pen up.  Never loads torch.
+Space (or p / r) pauses and resumes the plot: GRBL's feed hold ``!`` and resume ``~``.  Ctrl-C stops cleanly:
+feed hold, soft reset, pen up.  Never loads torch.
 """
 
 from __future__ import annotations
@@ -46,9 +47,17 @@ def plot(
         raise ConfigError("--port is required (e.g. --port /dev/ttyUSB0), or use --dry-run to see what would be sent")
     if baud <= 0:
         raise ConfigError(f"--baud must be a positive baud rate, got {baud}")
-    with _progress_bar() as on_progress:
+    senders: list = []
+    with _keyboard() as key, _progress_bar() as show:
+
+        def on_progress(p) -> None:
+            action = key_action(key(), p.state)
+            if action and senders:
+                getattr(senders[0], action)()  # hold() or resume(): GRBL's ! or ~
+            show(p)
+
         report = plot_file(gcode, port, baud=baud, mode=mode, from_line=from_line, check=check, machine=machine,
-                           on_progress=on_progress)
+                           on_progress=on_progress, on_sender=senders.append)
     console.print(f"plotted {gcode}: {report.acked} lines in {_duration(report.elapsed_s)}", highlight=False, soft_wrap=True)
 
 
@@ -76,6 +85,7 @@ def _progress_bar() -> Iterator[Callable]:
                TextColumn("ETA {task.fields[eta]}"))
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("connecting", total=None, line="-", state="", position="", eta="--:--")
+        console.print("space: pause / resume, Ctrl-C: stop (pen up)", highlight=False)
 
         def on_progress(p) -> None:
             position = " ".join(f"{axis}{v:.2f}" for axis, v in zip("XYZ", p.position or ()))
@@ -84,6 +94,37 @@ def _progress_bar() -> Iterator[Callable]:
                        state=p.state, position=position, eta=eta)
 
         yield on_progress
+
+
+def key_action(key: str | None, state: str) -> str | None:
+    """What a key pressed during a plot asks the sender: "hold" (space or p while running), "resume" (space
+    or r while held), or nothing."""
+    if key in (" ", "p", "P") and state != "Hold":
+        return "hold"
+    if key in (" ", "r", "R") and state == "Hold":
+        return "resume"
+    return None
+
+
+@contextlib.contextmanager
+def _keyboard() -> Iterator[Callable[[], str | None]]:
+    """A function returning the key pressed since the last call (or None), with the terminal in cbreak mode
+    (keys arrive unbuffered, Ctrl-C still interrupts) while the plot runs; None always without a terminal."""
+    import select
+    import sys
+
+    if not sys.stdin.isatty():
+        yield lambda: None
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(sys.stdin)
+    tty.setcbreak(sys.stdin)
+    try:
+        yield lambda: sys.stdin.read(1) if select.select([sys.stdin], [], [], 0)[0] else None
+    finally:
+        termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
 
 
 def _duration(seconds: float) -> str:

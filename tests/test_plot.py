@@ -324,3 +324,31 @@ def test_cli_errors_are_one_line(igae_gcode):
     assert result.exit_code == 2 and "cannot open serial port /dev/no-such-port" in result.stderr
     result = runner.invoke(app, ["plot", str(igae_gcode), "--port", "x", "--mode", "fast"])
     assert result.exit_code == 2 and "unknown --mode 'fast'" in result.stderr
+
+
+def test_space_pauses_and_resumes_the_plot_from_the_keyboard():
+    from igae_robot.cli.plot_commands import key_action
+
+    assert key_action(" ", "Run") == "hold" and key_action("p", "Idle") == "hold"
+    assert key_action(" ", "Hold") == "resume" and key_action("r", "Hold") == "resume"
+    assert key_action(None, "Run") is None and key_action("x", "Run") is None and key_action("r", "Run") is None
+
+
+def test_plot_file_hands_its_sender_to_a_caller_that_pauses_it(igae_gcode):
+    from igae_robot.plotter import plot_file
+
+    path = igae_gcode
+    senders, states = [], []
+
+    def on_progress(p):
+        states.append(p.state)
+        if p.acked >= 10 and senders and "held" not in states:
+            senders[0].hold()
+            states.append("held")
+        elif "held" in states and p.state == "Hold" and "resumed" not in states:
+            senders[0].resume()
+            states.append("resumed")
+
+    with GrblSim(exec_s=0.001) as sim:
+        report = plot_file(path, sim.port, machine="grbl-servo", on_progress=on_progress, on_sender=senders.append)
+    assert report.acked == report.total and "resumed" in states and b"!" in sim.realtime and b"~" in sim.realtime

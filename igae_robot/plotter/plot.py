@@ -90,11 +90,12 @@ def _check_message(program: Program, report: PlotReport) -> str:
 def plot_file(
     path: str | Path, port: str, *, baud: int = 115200, mode: str = "counting", from_line: int = 1,
     check: bool = False, machine: str | None = None, on_progress: Callable[[Progress], None] | None = None,
-    opener: Callable = open_port, **sender_options,
+    opener: Callable = open_port, on_sender: Callable[[GrblSender], None] | None = None, **sender_options,
 ) -> PlotReport:
     """Plot a G-code file on the GRBL controller at ``port``: every line checked before the port opens;
     with ``check``, the file first runs through GRBL's check mode and any refused line stops everything.
-    PlotError for every stop (naming the line and the --from-line to resume at)."""
+    PlotError for every stop (naming the line and the --from-line to resume at).  ``on_sender`` gets the
+    sender before it connects, for a caller that pauses and resumes it (its hold and resume only queue a byte)."""
     if mode not in MODES:
         raise PlotError(f"unknown --mode {mode!r}; known: {', '.join(MODES)}")
     program = read_program(path)
@@ -102,6 +103,8 @@ def plot_file(
     pen_up = pen_up_for(program, machine)
     with contextlib.closing(opener(port, baud)) as stream:
         sender = GrblSender(stream, port_name=port, mode=mode, pen_up=pen_up, on_progress=on_progress, **sender_options)
+        if on_sender is not None:
+            on_sender(sender)
         sender.connect()
         if check:
             report = sender.check(program, from_line)
