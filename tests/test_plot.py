@@ -138,11 +138,18 @@ def test_an_igae_file_streams_in_order_without_overrunning_grbl(program):
 
 
 def test_counting_fills_the_buffer_with_long_lines_and_never_overruns_it():
+    # Long lines (48 bytes cleaned): two fit GRBL's 127 bytes, a third would overrun it.
     lines = "".join(f"G1 X{i}.123456789 Y{i}.987654321 Z0.000000001 F1234.5678 (pad pad pad)\n" for i in range(60))
     program = parse_program(lines.encode())
     with grbl({"planner_blocks": 1, "exec_s": 0.003}) as (sim, sender):
         sender.stream(program)
     assert sim.overflows == 0 and sim.received == texts(program.lines)
+    # Short lines (~26 bytes): four fit, so while the planner is busy several wait in the receive buffer.
+    # (With the long lines only one waits there besides the one being read: whether a second does was timing.)
+    short = parse_program("".join(f"G1 X{i}.1 Y{i}.9 F1234.5\n" for i in range(60)).encode())
+    with grbl({"planner_blocks": 1, "exec_s": 0.003}) as (sim, sender):
+        sender.stream(short)
+    assert sim.overflows == 0 and sim.received == texts(short.lines)
     assert sim.max_lines_buffered >= 2
 
 
