@@ -22,6 +22,9 @@ holds B x (2T - 1) x H x W intermediates for autograd (~50 bytes each): above 2^
 fewer glyphs, its glyphs/s is scaled from those (the table says on how many), and the outputs are
 compared on those.
 
+A CPU run is refused when the 1-minute load average is above ``--max-load`` (0.75 per core), unless
+``--allow-busy``, and then its tables say BUSY; the date, the command and the load before and after are printed.
+
 OpenMP threads wait passively (OMP_WAIT_POLICY=PASSIVE) unless the environment says otherwise: on a CPU
 shared with other busy processes, torch's default spinning makes every parallel op wait for a descheduled
 thread (measured here at 2 threads: the fast form's median pass 2.4 s spinning, 84 ms passive).
@@ -35,6 +38,7 @@ import math
 import os
 import platform
 import statistics
+import sys
 import time
 
 # Before torch loads OpenMP (see the docstring).
@@ -130,6 +134,20 @@ def _machine(device: torch.device) -> str:
             f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
 
 
+def _load_line(max_load: float, allow_busy: bool) -> str:
+    """The load average for the table's title; a busy CPU refuses the run (exit 3) unless ``allow_busy``, and
+    then the title says BUSY.  A figure taken on a busy machine is one a user cannot reproduce: the
+    reference form suffers more from a busy CPU than the fast one, so ratios grow with the load (issue 17)."""
+    load = os.getloadavg()[0]
+    if load <= max_load:
+        return f"; load average before: {load:.2f} (quiet: <= {max_load:.2f})"
+    if not allow_busy:
+        print(f"refused: the 1-minute load average is {load:.2f}, above --max-load {max_load:.2f}; wait for a quiet "
+              "machine, or pass --allow-busy and the table is marked BUSY", file=sys.stderr)
+        raise SystemExit(3)
+    return f"; BUSY: load average before {load:.2f} (> {max_load:.2f}), not a figure to quote"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto", help="auto (CPU, and CUDA when present), cpu or cuda")
@@ -139,7 +157,11 @@ def main() -> None:
     parser.add_argument("--threads", default=None, help="CPU intra-op thread counts to run, e.g. 2,1 (default: torch's)")
     parser.add_argument("--rounds", type=int, default=5, help="reference passes per size")
     parser.add_argument("--fast-per-round", type=int, default=4, help="fast passes after each reference pass")
+    parser.add_argument("--max-load", type=float, default=0.75 * (os.cpu_count() or 1),
+                        help="refuse a CPU run when the 1-minute load average is above this (default 0.75 per core)")
+    parser.add_argument("--allow-busy", action="store_true", help="run on a busy CPU anyway; the tables are then marked BUSY")
     args = parser.parse_args()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')}, command: benchmarks/renderer.py {' '.join(sys.argv[1:])}", flush=True)
 
     devices = ["cpu", "cuda"] if args.device == "auto" and torch.cuda.is_available() else [args.device.replace("auto", "cpu")]
     for name in devices:
@@ -148,7 +170,7 @@ def main() -> None:
         threads = [int(n) for n in args.threads.split(",")] if args.threads and device.type == "cpu" else [torch.get_num_threads()]
         for n in threads:
             torch.set_num_threads(n)
-            load = "" if device.type == "cuda" else f"; load average before: {os.getloadavg()[0]:.1f}"
+            load = "" if device.type == "cuda" else _load_line(args.max_load, args.allow_busy)
             print(f"\n{args.renderer} renderer forward+backward on {_machine(device)}, torch {torch.__version__}{load}\n", flush=True)
             print("| B x T x H x W | reference glyphs/s (best / median) | fast glyphs/s (best / median) | speed-up (best / median) "
                   "| max output diff | max gradient diff / scale |")
@@ -161,7 +183,9 @@ def main() -> None:
                       f"{r['fast_median']:,.0f} | {r['fast_best'] / r['ref_best']:.1f}x / {r['fast_median'] / r['ref_median']:.1f}x "
                       f"| {r['out_diff']:.1e} | {r['grad_diff']:.1e} |", flush=True)
             if device.type == "cpu":
-                print(f"\nload average after: {os.getloadavg()[0]:.1f}", flush=True)
+                after = os.getloadavg()[0]
+                busy = f" -- BUSY: above {args.max_load:.2f}, these figures are not comparable" if after > args.max_load else ""
+                print(f"\nload average after: {after:.2f}{busy}", flush=True)
 
 
 if __name__ == "__main__":
