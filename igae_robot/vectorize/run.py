@@ -87,6 +87,9 @@ def vectorize(
         barrier(ranks)  # every rank's part is complete
         records = _read_previous(out_dir)
         lines = {}
+        # Every rank has read the parts before rank 0 folds them into the manifest and deletes them: a rank
+        # that read the old manifest and then found the parts gone lost this run's records (a KeyError in CI).
+        barrier(ranks)
     else:
         records = {**previous, **records}
     if ranks.is_main:
