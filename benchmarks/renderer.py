@@ -2,17 +2,31 @@
 
     python benchmarks/renderer.py                              # CPU (and CUDA when present), default sizes
     python benchmarks/renderer.py --device cpu --threads 2,1   # the CPU at 2 and at 1 intra-op threads
-    python benchmarks/renderer.py --sizes 1024x25x28 --rounds 10
+    python benchmarks/renderer.py --device cpu --sizes 1024x25x28 --threads 2 --rounds 8 --seconds 2
+    python benchmarks/renderer.py --device cpu --sizes 1024x25x28 --threads 2 --profile 10   # where the time goes
     python benchmarks/renderer.py --renderer pen --device cpu --threads 2   # the pen renderer (issue 13)
     python benchmarks/renderer.py --renderer pen-soft --device cpu          # ... with soft pen states
 
 For every size B x T x H (B glyphs, T steps, an H x H canvas) both forms render the same random markers
 (``--renderer pen``: the same random gestures, below) and back-propagate a random weighting of the
-canvas, to every input (for the pen: positions, pen states and widths).  The forms take turns (one reference pass, then
-``--fast-per-round`` fast passes, for ``--rounds`` rounds), so both see the same machine load; the table
-gives glyphs/s of the best pass (the least disturbed by other processes) and of the median pass, and the
-speed-up of each.  It also checks, per size, that outputs agree within 1e-5 and gradients within 1e-5 of
-their largest value.  On CUDA every pass ends with torch.cuda.synchronize().
+canvas, to every input (for the pen: positions, pen states and widths).  The forms take turns, so both see
+the same machine: per round, reference passes for ``--seconds`` (at least one), then fast passes for
+``--seconds`` (at least ``--fast-per-round``), for ``--rounds`` rounds.  Not counted: two warm-up passes of
+each form, and the first fast pass after each reference turn (it refills the caches the reference's large
+tensors evicted).  The table gives glyphs/s of the median pass with its interquartile range, the number of
+passes, the kernel's share of the CPU time (page faults: the reference form's B x T x H x W tensors are
+fresh memory every pass, see below), the ratio of the medians, and the best fast pass.  It also checks,
+per size, that outputs agree within 1e-5 and gradients within 1e-5 of their largest value.  On CUDA every
+pass ends with torch.cuda.synchronize().
+
+Why the reference is noisy: at B=1024, T=25, 28x28 each of its passes takes ~350 000 fresh 4 KB pages from
+the kernel (its tensors are too large for malloc to keep), and on this CPU that is ~70% of its CPU time:
+it measures the kernel's page handling as much as the arithmetic, and varies with what the rest of the
+machine does to memory.  ``THP_MEM_ALLOC_ENABLE=1`` (a PyTorch setting: 2 MB pages for tensors of 2 MB or
+more) cuts those faults ~35x (measured ~3x faster, on a busy machine); the title line says which was in effect.
+``--ref-batch N`` renders the reference on the first N glyphs only and scales per glyph (say so when
+quoting it: the reference's speed per glyph depends on B).  ``--profile PASSES`` prints where the fast
+form's time goes instead (benchmarks/renderer_profile.py).
 
 The pen's gestures are random walks of T steps of 1-3 px (pixels of the canvas at hand) in random
 directions, about the canvas centre, with ~15% pen-up steps (pen states exactly 0 or 1, as the
@@ -22,8 +36,11 @@ holds B x (2T - 1) x H x W intermediates for autograd (~50 bytes each): above 2^
 fewer glyphs, its glyphs/s is scaled from those (the table says on how many), and the outputs are
 compared on those.
 
-A CPU run is refused when the 1-minute load average is above ``--max-load`` (0.75 per core), unless
-``--allow-busy``, and then its tables say BUSY; the date, the command and the load before and after are printed.
+A CPU run is refused when the 1-minute load average is above ``--max-load`` (0.75 per core), or when other
+processes used more than ``--max-others`` cores (0.25) over the 2 seconds before it (benchmarks/cpu_load.py),
+unless ``--allow-busy``, and then its tables say BUSY.  Each size's row gives the cores other processes used
+(and the hypervisor stole) while it was measured, BUSY above ``--max-others``.  The date, the command and the
+load before and after are printed.
 
 OpenMP threads wait passively (OMP_WAIT_POLICY=PASSIVE) unless the environment says otherwise: on a CPU
 shared with other busy processes, torch's default spinning makes every parallel op wait for a descheduled
@@ -37,6 +54,7 @@ import functools
 import math
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -48,6 +66,8 @@ import torch  # noqa: E402
 
 from igae_robot.model.render import render_markers, render_reference  # noqa: E402
 from igae_robot.model.render_pen import render_pen, render_pen_reference  # noqa: E402
+from cpu_load import OthersCpu, quiet_line  # noqa: E402  (benchmarks/, this script's folder)
+from renderer_profile import profile_fast  # noqa: E402
 
 CPU_SIZES = "1024x25x28,256x25x28,1024x40x28,256x100x28,256x25x64,64x25x128"
 CUDA_SIZES = "1024x25x28,8192x25x28,8192x40x28,4096x25x64,1024x25x128,4096x25x128"
@@ -104,48 +124,103 @@ RENDERERS = {
 }
 
 
-def measure(b: int, t: int, h: int, device: torch.device, rounds: int, fast_per_round: int, renderer: str = "marker") -> dict:
+def _timed_pass(render, markers, h: int) -> tuple[float, float, float]:
+    """One forward + backward: (wall seconds, user CPU seconds, system CPU seconds) of this process."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    wall = _pass(render, markers, h)[0]
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+
+def _passes_for(seconds: float, render, markers, h: int, at_least: int) -> list[tuple[float, float, float]]:
+    """Passes of one form until ``seconds`` have gone by, and at least ``at_least`` of them."""
+    out, tic = [], time.perf_counter()
+    while len(out) < at_least or time.perf_counter() - tic < seconds:
+        out.append(_timed_pass(render, markers, h))
+    return out
+
+
+def _summary(passes: list[tuple[float, float, float]], glyphs: int) -> dict:
+    """Median glyphs/s, its interquartile range, the best pass, and the kernel's share of the CPU time."""
+    rates = sorted(glyphs / wall for wall, _, _ in passes)
+    q1, _, q3 = statistics.quantiles(rates, n=4, method="inclusive") if len(rates) > 1 else (rates[0],) * 3
+    user, system = sum(p[1] for p in passes), sum(p[2] for p in passes)
+    return {"median": statistics.median(rates), "q1": q1, "q3": q3, "best": rates[-1], "passes": len(rates),
+            "kernel": system / max(user + system, 1e-9)}
+
+
+def measure(b: int, t: int, h: int, device: torch.device, rounds: int, fast_per_round: int, renderer: str = "marker",
+            seconds: float = 0.0, ref_batch: int = 0) -> dict:
+    """Both forms in turns: per round, reference passes for ``seconds`` (at least one), then fast passes for
+    ``seconds`` (at least ``fast_per_round``).  Not counted: the warm-up passes (two per form), and the first
+    fast pass after each reference turn (it refills the caches and TLB the reference's big tensors evicted)."""
     reference, fast, make, _, _ = RENDERERS[renderer]
     inputs = make(b, t, h, device)
     b_ref = b if renderer == "marker" else max(1, min(b, PEN_REFERENCE_ELEMENTS // ((2 * t - 1) * h * h)))
+    b_ref = min(b_ref, ref_batch) if ref_batch > 0 else b_ref
     ref_inputs = [a[:b_ref] for a in inputs]
     _, ref_canvas, ref_grads = _pass(reference, ref_inputs, h)  # warm-up, and the values to compare
     _, fast_canvas, fast_grads = _pass(fast, ref_inputs, h)
-    _pass(fast, inputs, h)
     out_diff = (fast_canvas - ref_canvas).abs().max().item()
     grad_diff = max(((a - r).abs().max() / r.abs().max()).item() for a, r in zip(fast_grads, ref_grads))
     del ref_canvas, ref_grads, fast_canvas, fast_grads
-    ref_s, fast_s = [], []
+    for _ in range(2):
+        _pass(reference, ref_inputs, h), _pass(fast, inputs, h)
+    watch = OthersCpu()
+    ref, fast_passes = [], []
     for _ in range(rounds):
-        ref_s.append(_pass(reference, ref_inputs, h)[0])
-        fast_s.extend(_pass(fast, inputs, h)[0] for _ in range(fast_per_round))
-    return {
-        "size": f"{b}x{t}x{h}x{h}", "ref_glyphs": b_ref,
-        "ref_best": b_ref / min(ref_s), "ref_median": b_ref / statistics.median(ref_s),
-        "fast_best": b / min(fast_s), "fast_median": b / statistics.median(fast_s),
-        "out_diff": out_diff, "grad_diff": grad_diff,
-    }
+        ref += _passes_for(seconds, reference, ref_inputs, h, 1)
+        fast_passes += _passes_for(seconds, fast, inputs, h, fast_per_round + 1)[1:]
+    return {"size": f"{b}x{t}x{h}x{h}", "ref_glyphs": b_ref, "ref": _summary(ref, b_ref), "fast": _summary(fast_passes, b),
+            "out_diff": out_diff, "grad_diff": grad_diff, "others": watch.cores()}
 
 
 def _machine(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads, "
-            f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+            f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}")
 
 
-def _load_line(max_load: float, allow_busy: bool) -> str:
-    """The load average for the table's title; a busy CPU refuses the run (exit 3) unless ``allow_busy``, and
-    then the title says BUSY.  A figure taken on a busy machine is one a user cannot reproduce: the
-    reference form suffers more from a busy CPU than the fast one, so ratios grow with the load (issue 17)."""
-    load = os.getloadavg()[0]
-    if load <= max_load:
-        return f"; load average before: {load:.2f} (quiet: <= {max_load:.2f})"
-    if not allow_busy:
-        print(f"refused: the 1-minute load average is {load:.2f}, above --max-load {max_load:.2f}; wait for a quiet "
-              "machine, or pass --allow-busy and the table is marked BUSY", file=sys.stderr)
-        raise SystemExit(3)
-    return f"; BUSY: load average before {load:.2f} (> {max_load:.2f}), not a figure to quote"
+def _row(r: dict, b: int, max_others: float) -> str:
+    ref, fast, others = r["ref"], r["fast"], r["others"]
+    on = f" (on {r['ref_glyphs']} glyphs, scaled per glyph)" if r["ref_glyphs"] < b else ""
+    busy = "" if others is None else f"{others[0]:.2f} / {others[1]:.2f}" + (" BUSY" if others[0] > max_others else "")
+    return (f"| {r['size']} | {ref['median']:,.0f} [{ref['q1']:,.0f}-{ref['q3']:,.0f}] ({ref['passes']}, kernel "
+            f"{100 * ref['kernel']:.0f}%){on} | {fast['median']:,.0f} [{fast['q1']:,.0f}-{fast['q3']:,.0f}] ({fast['passes']}, kernel "
+            f"{100 * fast['kernel']:.0f}%) | {fast['median'] / ref['median']:.1f}x | {fast['best']:,.0f} "
+            f"| {r['out_diff']:.1e} | {r['grad_diff']:.1e} | {busy} |")
+
+
+def _tables(args, device: torch.device) -> None:
+    sizes = args.sizes or RENDERERS[args.renderer][4 if device.type == "cuda" else 3]
+    threads = [int(n) for n in args.threads.split(",")] if args.threads and device.type == "cpu" else [torch.get_num_threads()]
+    for n in threads:
+        torch.set_num_threads(n)
+        load = "" if device.type == "cuda" else quiet_line(args.max_load, args.max_others, args.allow_busy)
+        print(f"\n{args.renderer} renderer forward+backward on {_machine(device)}, torch {torch.__version__}{load}\n", flush=True)
+        if args.profile:
+            for spec in sizes.split(","):
+                b, t, h = (int(v) for v in spec.lower().split("x"))
+                reference, fast, make, _, _ = RENDERERS[args.renderer]
+                *inputs, weight = make(b, t, h, device)
+                print(f"profile of the fast form, {b}x{t}x{h}x{h}, {args.profile} passes:\n")
+                profile_fast(fast, inputs, weight, (h, h), passes=args.profile)
+        else:
+            print(f"glyphs/s, median [interquartile range] (passes counted, kernel share of the CPU time); {args.rounds} rounds "
+                  f"of {args.seconds:g} s per form, turn about\n")
+            print("| B x T x H x W | reference | fast | fast / reference (medians) | fast, best pass "
+                  "| max output diff | max gradient diff / scale | others' cores / stolen during the size |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|")
+            for spec in sizes.split(","):
+                b, t, h = (int(v) for v in spec.lower().split("x"))
+                r = measure(b, t, h, device, args.rounds, args.fast_per_round, args.renderer, args.seconds, args.ref_batch)
+                print(_row(r, b, args.max_others), flush=True)
+        if device.type == "cpu":
+            # The run's own threads count in the load it leaves: others' work is what lies above them.
+            after, limit = os.getloadavg()[0], args.max_load + n
+            busy = f" -- BUSY: above {limit:.2f} (--max-load + this run's {n} threads), not comparable" if after > limit else ""
+            print(f"\nload average after: {after:.2f}{busy}", flush=True)
 
 
 def main() -> None:
@@ -155,38 +230,24 @@ def main() -> None:
     parser.add_argument("--sizes", default=None, help=f"BxTxH,... (default CPU {CPU_SIZES}; CUDA {CUDA_SIZES}; "
                         f"pen, pen-soft: CPU {PEN_CPU_SIZES}; CUDA {PEN_CUDA_SIZES})")
     parser.add_argument("--threads", default=None, help="CPU intra-op thread counts to run, e.g. 2,1 (default: torch's)")
-    parser.add_argument("--rounds", type=int, default=5, help="reference passes per size")
-    parser.add_argument("--fast-per-round", type=int, default=4, help="fast passes after each reference pass")
+    parser.add_argument("--rounds", type=int, default=6, help="turns of each form per size")
+    parser.add_argument("--seconds", type=float, default=1.0, help="seconds of passes per form per turn")
+    parser.add_argument("--fast-per-round", type=int, default=4, help="fast passes per turn, at least")
+    parser.add_argument("--ref-batch", type=int, default=0, help="render the reference on the first N glyphs only, "
+                        "its glyphs/s scaled per glyph (0: all of them; the reference's speed per glyph depends on B)")
+    parser.add_argument("--profile", type=int, default=0, metavar="PASSES",
+                        help="instead of the tables: profile PASSES passes of the fast form (torch.profiler, CPU)")
     parser.add_argument("--max-load", type=float, default=0.75 * (os.cpu_count() or 1),
                         help="refuse a CPU run when the 1-minute load average is above this (default 0.75 per core)")
+    parser.add_argument("--max-others", type=float, default=0.25,
+                        help="refuse a CPU run when other processes use more cores than this (default 0.25), "
+                        "and mark a size BUSY when they did while it was measured")
     parser.add_argument("--allow-busy", action="store_true", help="run on a busy CPU anyway; the tables are then marked BUSY")
     args = parser.parse_args()
-    print(f"# {time.strftime('%Y-%m-%d %H:%M')}, command: benchmarks/renderer.py {' '.join(sys.argv[1:])}", flush=True)
-
+    print(f"# {time.strftime('%Y-%m-%d %H:%M %Z')}, command: benchmarks/renderer.py {' '.join(sys.argv[1:])}", flush=True)
     devices = ["cpu", "cuda"] if args.device == "auto" and torch.cuda.is_available() else [args.device.replace("auto", "cpu")]
     for name in devices:
-        device = torch.device(name)
-        sizes = args.sizes or RENDERERS[args.renderer][4 if device.type == "cuda" else 3]
-        threads = [int(n) for n in args.threads.split(",")] if args.threads and device.type == "cpu" else [torch.get_num_threads()]
-        for n in threads:
-            torch.set_num_threads(n)
-            load = "" if device.type == "cuda" else _load_line(args.max_load, args.allow_busy)
-            print(f"\n{args.renderer} renderer forward+backward on {_machine(device)}, torch {torch.__version__}{load}\n", flush=True)
-            print("| B x T x H x W | reference glyphs/s (best / median) | fast glyphs/s (best / median) | speed-up (best / median) "
-                  "| max output diff | max gradient diff / scale |")
-            print("|---|---:|---:|---:|---:|---:|")
-            for spec in sizes.split(","):
-                b, t, h = (int(v) for v in spec.lower().split("x"))
-                r = measure(b, t, h, device, args.rounds, args.fast_per_round, args.renderer)
-                on = f" (on {r['ref_glyphs']} glyphs)" if r["ref_glyphs"] < b else ""
-                print(f"| {r['size']} | {r['ref_best']:,.0f} / {r['ref_median']:,.0f}{on} | {r['fast_best']:,.0f} / "
-                      f"{r['fast_median']:,.0f} | {r['fast_best'] / r['ref_best']:.1f}x / {r['fast_median'] / r['ref_median']:.1f}x "
-                      f"| {r['out_diff']:.1e} | {r['grad_diff']:.1e} |", flush=True)
-            if device.type == "cpu":
-                # The run's own threads count in the load it leaves: others' work is what lies above them.
-                after, limit = os.getloadavg()[0], args.max_load + n
-                busy = f" -- BUSY: above {limit:.2f} (--max-load + this run's {n} threads), not comparable" if after > limit else ""
-                print(f"\nload average after: {after:.2f}{busy}", flush=True)
+        _tables(args, torch.device(name))
 
 
 if __name__ == "__main__":
