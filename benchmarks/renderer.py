@@ -8,16 +8,16 @@
     python benchmarks/renderer.py --renderer pen-soft --device cpu          # ... with soft pen states
 
 For every size B x T x H (B glyphs, T steps, an H x H canvas) both forms render the same random markers
-(``--renderer pen``: the same random gestures, below) and back-propagate a random weighting of the
-canvas, to every input (for the pen: positions, pen states and widths).  The forms take turns, so both see
-the same machine: per round, reference passes for ``--seconds`` (at least one), then fast passes for
-``--seconds`` (at least ``--fast-per-round``), for ``--rounds`` rounds.  Not counted: two warm-up passes of
-each form, and the first fast pass after each reference turn (it refills the caches the reference's large
-tensors evicted).  The table gives glyphs/s of the median pass with its interquartile range, the number of
-passes, the kernel's share of the CPU time (page faults: the reference form's B x T x H x W tensors are
-fresh memory every pass, see below), the ratio of the medians, and the best fast pass.  It also checks,
-per size, that outputs agree within 1e-5 and gradients within 1e-5 of their largest value.  On CUDA every
-pass ends with torch.cuda.synchronize().
+(``--renderer pen``: the same random gestures, below) and back-propagate a random weighting of the canvas,
+to every input (for the pen: positions, pen states and widths). The forms take turns, so both see the same
+machine: per round, reference passes for ``--seconds`` (at least one), then fast passes for ``--seconds``
+(at least ``--fast-per-round``), for ``--rounds`` rounds. Not counted: two warm-up passes of each form (the
+first also compares the forms), and the first fast pass after each reference turn (it refills the caches the
+reference's large tensors evicted; measured ~5% slower). The table gives glyphs/s of the median pass with
+its interquartile range, the number of passes, the kernel's share of the CPU time (page faults: the
+reference form's B x T x H x W tensors are fresh memory every pass, see below), the ratio of the medians,
+and the best fast pass. It also checks, per size, that outputs agree within 1e-5 and gradients within 1e-5
+of their largest value. On CUDA every pass ends with torch.cuda.synchronize().
 
 Why the reference is noisy: at B=1024, T=25, 28x28 each of its passes takes ~350 000 fresh 4 KB pages from
 the kernel (its tensors are too large for malloc to keep), and on this CPU that is ~70% of its CPU time:
@@ -164,8 +164,8 @@ def measure(b: int, t: int, h: int, device: torch.device, rounds: int, fast_per_
     out_diff = (fast_canvas - ref_canvas).abs().max().item()
     grad_diff = max(((a - r).abs().max() / r.abs().max()).item() for a, r in zip(fast_grads, ref_grads))
     del ref_canvas, ref_grads, fast_canvas, fast_grads
-    for _ in range(2):
-        _pass(reference, ref_inputs, h), _pass(fast, inputs, h)
+    _pass(reference, ref_inputs, h)  # warm-up: with the pass above, two per form
+    _pass(fast, inputs, h), _pass(fast, inputs, h)
     watch = OthersCpu()
     ref, fast_passes = [], []
     for _ in range(rounds):

@@ -4,8 +4,10 @@ A few forward + backward passes of ``render_markers`` under torch.profiler (CPU)
 The backward pass starts from ``grad_outputs`` (a random weighting of the canvas), so every op in it is
 the renderer's.  Two tables: the top ops by self CPU time, and the same time grouped into phases, each
 as a share of the measured wall time of the profiled passes.  Shares are relative, so they hold on a
-busy machine better than absolute times do (the profiler adds its own cost per op: the profiled passes
-are slower than unprofiled ones, both are printed).  Minor page faults per pass (getrusage) say how
+busy machine better than absolute times do, at one thread: at two or more, a parallel op waits for
+its slowest thread, and on a busy machine that inflates the parallel ops' shares (seen here: the backward
+pass's index arithmetic 5% of the pass at one thread, 10-23% at two).  The profiler adds its own cost per
+op; the median unprofiled pass is printed too.  Minor page faults per pass (getrusage) say how
 much of the time is the kernel handing out fresh memory pages.
 """
 
