@@ -11,11 +11,11 @@ Two forms give the same numbers:
   Kept as the definition the fast form is tested against.
 * :func:`render_markers` -- the fast form.  A Gaussian with one variance is separable: each marker is
   the outer product of a row profile ``ink * exp(-(y - py)² / 2var)`` (B,T,H) and a column profile
-  ``exp(-(x - px)² / 2var)`` (B,T,W), so it takes B×T×(H+W) exponentials.  The max of those outer
-  products over steps is one custom autograd Function (:class:`_MaxOfOuterProducts`) that works on
-  cache-sized blocks of glyphs and keeps only the winning step per pixel (B,H,W) for its backward
-  pass, never B×T×H×W intermediates; autograd takes the gradient from the profiles to the
-  positions, variances and inks.
+  ``exp(-(x - px)² / 2var)`` (B,T,W), so it takes B×T×(H+W) exponentials (:class:`_Profiles`, whose
+  hand-written backward takes the gradient on to the positions, variances and inks).  The max of
+  those outer products over steps is one custom autograd Function (:class:`_MaxOfOuterProducts`)
+  that works on cache-sized blocks of glyphs and keeps only the winning step per pixel (B,H,W) for
+  its backward pass, never B×T×H×W intermediates.
 
 Without gradients (the re-render check and ``igae vectorize`` score thousands of glyphs):
 
@@ -103,9 +103,34 @@ def render_reference(xy: Tensor, var: Tensor, ink: Tensor, size: tuple[int, int]
     return markers.amax(dim=1, keepdim=True)
 
 
-def _gaussian_profile(centres: Tensor, pos: Tensor, two_var: Tensor) -> Tensor:
-    """exp(-(centres - pos)² / two_var), (B,T,N), for pixel centres (N,), pos (B,T), two_var (B,T,1)."""
-    return torch.exp(-((centres - pos[..., None]) ** 2) / two_var)
+class _Profiles(torch.autograd.Function):
+    """rows = ink * exp(-(y - py)² / 2var) (B,T,H) and cols = exp(-(x - px)² / 2var) (B,T,W), with a
+    hand-written backward: a few passes over the profiles instead of autograd's ~25 small ops (the
+    profiles' forward + backward were ~30% of a pass; measured 11-14% faster per pass, interleaved A/B)."""
+
+    @staticmethod
+    def forward(ctx, xy: Tensor, var: Tensor, ink: Tensor, h: int, w: int):
+        two_var = 2 * var[..., None]  # (B,T,1)
+        ey = _pixel_centres(h, xy).sub(xy[..., 1, None]).square_().neg_().div_(two_var).exp_()
+        cols = _pixel_centres(w, xy).sub(xy[..., 0, None]).square_().neg_().div_(two_var).exp_()
+        rows = ey * ink[..., None]
+        ctx.save_for_backward(xy, var, ink, ey, rows, cols)
+        ctx.size = (h, w)
+        return rows, cols
+
+    @staticmethod
+    def backward(ctx, grad_rows: Tensor, grad_cols: Tensor):
+        """d profile / d pos = profile * d / var and d profile / d var = profile * d² / 2var², d = centre - pos."""
+        xy, var, ink, ey, rows, cols = ctx.saved_tensors
+        grad_xy, grad_var, grad_ink = xy.new_zeros(xy.shape), var.new_zeros(var.shape), None
+        for g, profile, axis, n in ((grad_rows, rows, 1, ctx.size[0]), (grad_cols, cols, 0, ctx.size[1])):
+            if g is not None:
+                gd = _pixel_centres(n, xy).sub(xy[..., axis, None]).mul_(g * profile)  # (B,T,N): g * profile * d
+                grad_xy[..., axis] = gd.sum(-1)
+                grad_var += gd.mul_(_pixel_centres(n, xy).sub(xy[..., axis, None])).sum(-1)
+        if ctx.needs_input_grad[2] and grad_rows is not None:
+            grad_ink = (grad_rows * ey).sum(-1)
+        return grad_xy.div_(var[..., None]), grad_var.div_(2 * var * var), grad_ink, None, None
 
 
 def _block_elements(device: torch.device) -> int:
@@ -183,9 +208,7 @@ def render_markers(xy: Tensor, var: Tensor, ink: Tensor, size: tuple[int, int], 
     dtype = torch.promote_types(xy.dtype, torch.float32)
     xy, var, ink = xy.to(dtype), var.to(dtype), ink.to(dtype)
     with torch.autocast(xy.device.type, enabled=False):
-        two_var = 2 * var[..., None]  # (B,T,1)
-        rows = ink[..., None] * _gaussian_profile(_pixel_centres(h, xy), xy[..., 1], two_var)  # (B,T,H)
-        cols = _gaussian_profile(_pixel_centres(w, xy), xy[..., 0], two_var)  # (B,T,W)
+        rows, cols = _Profiles.apply(xy, var, ink, h, w)  # (B,T,H), (B,T,W)
         return _MaxOfOuterProducts.apply(rows, cols).unsqueeze(1)
 
 
