@@ -69,7 +69,9 @@ def _draw(lines: Sequence[np.ndarray], shape: tuple[int, int], pen_px: float, s:
         # Pillow's ellipse fills its bounding box inclusively: a box inset by half a pixel has the pen's area.
         for x, y in points:
             draw.ellipse((x - r + 0.5, y - r + 0.5, x + r - 0.5, y + r - 0.5), fill=255)
-    return np.asarray(canvas, dtype=np.float32).reshape(h, s, w, s).mean(axis=(1, 3)) / 255.0
+    # Image.reduce averages s x s boxes in C (to the nearest of 256 levels: the 0.5 threshold and the MSE move
+    # by less than 1/500); numpy's mean over the float canvas took half the time of drawing a page.
+    return np.asarray(canvas.reduce(s), dtype=np.float32) / 255.0
 
 
 def pen_iou(polylines: Sequence[np.ndarray], ink: np.ndarray, pen_px: float, supersample: int | None = None) -> float:
