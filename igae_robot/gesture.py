@@ -142,17 +142,19 @@ def release_level(threshold: float, release: float | None = None) -> float:
 def pen_down(intensity: np.ndarray, threshold: float = PEN_DOWN, release: float | None = None) -> np.ndarray:
     """:meth:`Gesture.pen_down` of many gestures at once: intensity (N,T) -> pen state (N,T) bool.
 
-    The hysteresis runs step by step, each step for all N gestures together.
+    The hysteresis without a loop over steps (a page drawn whole has tens of thousands): a step at or above
+    the threshold puts the pen down, one below the release level lifts it, one in between keeps the state of
+    the last step that decided (up before the first).
     """
     release = release_level(threshold, release)
     if release > threshold:
         raise GestureError(f"pen release level {release} must not exceed the pen-down threshold {threshold}")
-    down = np.zeros(intensity.shape, dtype=bool)
-    state = np.zeros(len(intensity), dtype=bool)
-    for i in range(intensity.shape[1]):
-        state = np.where(state, intensity[:, i] >= release, intensity[:, i] >= threshold)
-        down[:, i] = state
-    return down
+    intensity = np.asarray(intensity)
+    down_here, up_here = intensity >= threshold, ~(intensity >= release)  # NaN lifts the pen, as before
+    decided = down_here | up_here
+    steps = np.broadcast_to(np.arange(intensity.shape[-1]), intensity.shape)
+    last = np.maximum.accumulate(np.where(decided, steps, -1), axis=-1)  # the last deciding step so far
+    return np.take_along_axis(down_here, np.maximum(last, 0), axis=-1) & (last >= 0)
 
 
 def save_gestures(path: str | os.PathLike, gestures: Sequence[Gesture], meta: dict | None = None) -> Path:
