@@ -22,6 +22,7 @@ trace it started from on Omniglot (IoU 0.941 -> 0.821 on one drawing, 0.965 at f
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,7 +31,12 @@ import torch
 
 from igae_robot.model.render_pen import render_pen
 
-__all__ = ["PenDrawing", "to_steps", "fit_drawings", "fit_page", "PAGE_WINDOW"]
+__all__ = ["PenDrawing", "to_steps", "fit_drawings", "fit_page", "PAGE_WINDOW", "FIT_MARGIN_EDGES"]
+
+# The fit renders each piece on the pixels within 6 anti-aliased edges (1.5 px) of its reach, not the
+# renderer's exact 14: beyond, a piece's coverage is below sigmoid(-6) = 0.25%.  On 16 held-out pages
+# (build_pages.py --seed 3) the fitted IoU was the same to 0.0002, and the fit took 40% less CPU.
+FIT_MARGIN_EDGES = 6.0
 
 
 @dataclass
@@ -94,10 +100,11 @@ def fit_drawings(
     down_t = torch.from_numpy(down).float()
     width = torch.from_numpy(pens / side).float()[:, None].expand_as(down_t).contiguous()
     adam = _Adam(xy, lr_px / side)
+    inked = target.sum((1, 2))
     for _ in range(steps):
-        canvas = render_pen(xy, down_t, width, (side, side))[:, 0]
+        canvas = render_pen(xy, down_t, width, (side, side), FIT_MARGIN_EDGES)[:, 0]
         inter = (canvas * target).sum((1, 2))
-        union = (canvas + target - canvas * target).sum((1, 2)).clamp(min=1e-6)
+        union = (canvas.sum((1, 2)) + inked - inter).clamp(min=1e-6)  # sum(c + t - c t), in fewer passes
         loss = (1.0 - inter / union).sum()
         xy.grad = None
         loss.backward()
@@ -143,12 +150,16 @@ def _pad(drawings: list[PenDrawing]) -> tuple[np.ndarray, np.ndarray]:
     return xy, down
 
 
-PAGE_WINDOW = 192  # pixels: the page's fit runs in square windows this size (see fit_page)
+# Pixels: the page's fit runs in square windows this size (see fit_page).  Each window carries a margin of two
+# pens on every side, fitted again by its neighbours: at 192 px and a 7-px pen that was 44% more pixels than the
+# page, at 384 px 19%, for the same IoU on the 16 pages above, in 25% less time.
+PAGE_WINDOW = 384
+PAGE_BATCH = 8  # windows fitted together: a few batches even on a small page, so that threads share them
 
 
 def fit_page(
     drawing: PenDrawing, ink: np.ndarray, pen_px: float, steps: int = 60, lr_px: float = 0.3,
-    window: int = PAGE_WINDOW, batch: int = 64, progress: Callable[[int, int], None] | None = None,
+    window: int = PAGE_WINDOW, batch: int = PAGE_BATCH, progress: Callable[[int, int], None] | None = None,
 ) -> PenDrawing:
     """:func:`fit_drawings` for a drawing of any size: a page, a diagram, a word.
 
@@ -167,14 +178,23 @@ def fit_page(
     cells = np.floor(drawing.points / core).astype(np.int64)  # (T,2) each point's cell (x, y)
     occupied = np.unique(cells, axis=0)
     fitted = drawing.points.copy()
-    for start in range(0, len(occupied), batch):
-        part = occupied[start : start + batch]
+
+    def fit_part(part: np.ndarray) -> list:
         locals_, owned, inks = zip(*(_window(drawing, ink, cells, cell, core, margin, window) for cell in part))
-        done = fit_drawings(list(locals_), np.stack(inks), pen_px, steps, lr_px)
-        for d, (index, at, mine), cell in zip(done, owned, part):
-            fitted[index[mine]] = d.points[at[mine]] + (cell * core - margin)
-        if progress is not None:
-            progress(start + len(part), len(occupied))
+        return list(zip(fit_drawings(list(locals_), np.stack(inks), pen_px, steps, lr_px), owned, part))
+
+    parts = [occupied[a : a + batch] for a in range(0, len(occupied), batch)]
+    # Windows are independent: batches run on as many threads as torch may use (its ops let go of the GIL;
+    # each chunk op stays on its thread, below torch's parallel grain).  The batches are the same whatever
+    # the thread count, so the drawing is too.
+    with ThreadPoolExecutor(max(1, min(torch.get_num_threads(), len(parts)))) as pool:
+        done_windows = 0
+        for result in pool.map(fit_part, parts):
+            for d, (index, at, mine), cell in result:
+                fitted[index[mine]] = d.points[at[mine]] + (cell * core - margin)
+            done_windows += len(result)
+            if progress is not None:
+                progress(done_windows, len(occupied))
     return PenDrawing(fitted, drawing.down)
 
 

@@ -182,7 +182,7 @@ def _pixel_span(lo: Tensor, hi: Tensor, n: Tensor) -> tuple[Tensor, Tensor]:
     return first.long(), (last - first + 1).clamp_(min=0).long()
 
 
-def _plan(start: Tensor, end: Tensor, weight: Tensor, radius: Tensor, size: tuple[int, int]) -> _Plan:
+def _plan(start: Tensor, end: Tensor, weight: Tensor, radius: Tensor, size: tuple[int, int], margin_edges: float = _MARGIN_EDGES) -> _Plan:
     """Cull and sort the pieces (B,S).  A piece is evaluated when it draws (weight > 0: any other never
     beats the blank paper), on a square patch covering the pixels within radius + the margin of its
     bounding box.  Square patches sorted by kind and side make few chunk shapes (each chunk costs a
@@ -190,7 +190,7 @@ def _plan(start: Tensor, end: Tensor, weight: Tensor, radius: Tensor, size: tupl
     walks)."""
     (b, s), inv_edge, n = weight.shape, max(size) / EDGE_PX, start.new_tensor([size[1], size[0]])
     p, q, r, wt = start.reshape(-1, 2), end.reshape(-1, 2), radius.reshape(-1), weight.reshape(-1)
-    reach = (r + _MARGIN_EDGES / inv_edge)[:, None]
+    reach = (r + margin_edges / inv_edge)[:, None]
     corner, count = _pixel_span(torch.minimum(p, q) - reach, torch.maximum(p, q) + reach, n)
     finite = torch.isfinite(p[:, 0] + p[:, 1] + q[:, 0] + q[:, 1] + r + wt)  # inf - inf is NaN too
     point = (p[:, 0] == q[:, 0]) & (p[:, 1] == q[:, 1])
@@ -307,9 +307,9 @@ class _PenCanvas(torch.autograd.Function):
     and the canvas size."""
 
     @staticmethod
-    def forward(ctx, start: Tensor, end: Tensor, weight: Tensor, radius: Tensor, size: tuple[int, int]):
+    def forward(ctx, start: Tensor, end: Tensor, weight: Tensor, radius: Tensor, size: tuple[int, int], margin_edges: float):
         (b, s), n = weight.shape, len(weight) * size[0] * size[1]
-        plan, steps, inv_edge = _plan(start, end, weight, radius, size), {}, max(size) / EDGE_PX
+        plan, steps, inv_edge = _plan(start, end, weight, radius, size, margin_edges), {}, max(size) / EDGE_PX
         packed = start.dtype == torch.float32  # one int64 key per pixel; other dtypes: values, then winners
         keys = torch.zeros(n, dtype=torch.int64 if packed else start.dtype, device=start.device)  # 0: blank paper
         for chunk in plan.chunks:
@@ -343,23 +343,23 @@ class _PenCanvas(torch.autograd.Function):
             p, k = pixels[a : a + block], piece[a : a + block]
             grads.index_add_(1, k, _pixel_grads(table.index_select(1, k), p, grad.index_select(0, p), ctx.size))
         grads.view(6, b, s)[:, ctx.bad] = float("nan")  # as the canvas: a non-finite glyph is NaN throughout
-        return grads[0:2].T.reshape(b, s, 2), grads[2:4].T.reshape(b, s, 2), grads[5].view(b, s), grads[4].view(b, s), None
+        return grads[0:2].T.reshape(b, s, 2), grads[2:4].T.reshape(b, s, 2), grads[5].view(b, s), grads[4].view(b, s), None, None
 
 
-def render_pen_fast(xy: Tensor, down: Tensor, width: Tensor, size: tuple[int, int]) -> Tensor:
+def render_pen_fast(xy: Tensor, down: Tensor, width: Tensor, size: tuple[int, int], margin_edges: float = _MARGIN_EDGES) -> Tensor:
     """:func:`render_pen_reference`'s canvas and gradients, fast: xy (B,T,2) canvas units, down (B,T) in
     [0,1], width (B,T) canvas units; returns (B,1,H,W) in [0,1].
 
-    Each piece of weight > 0 is evaluated only on the pixels within its radius + 14 edges (3.5 px) of
-    its bounding box (beyond, its coverage is below sigmoid(-14) = 8.3e-7, so the canvas moves by less
-    than that); pieces of weight 0 are never evaluated (they never win a pixel).  A glyph with a
+    Each piece of weight > 0 is evaluated only on the pixels within its radius + ``margin_edges`` edges
+    (default 14: 3.5 px) of its bounding box (beyond, its coverage is below sigmoid(-14) = 8.3e-7, so the
+    canvas moves by less than that; a caller that needs less, like a fit, may pass fewer); pieces of weight 0 are never evaluated (they never win a pixel).  A glyph with a
     non-finite input renders as NaN.  Half precision is rendered in float32.  Pure torch ops, so CUDA
     tensors work too (not yet run on a GPU); no second derivatives."""
     b, t, h, w = _check(xy, down, width, size)
     dtype = torch.promote_types(xy.dtype, torch.float32)
     xy, down, width = xy.to(dtype), down.to(dtype), width.to(dtype)
     with torch.autocast(xy.device.type, enabled=False):
-        return _PenCanvas.apply(*_pieces(xy, down, width), (h, w))
+        return _PenCanvas.apply(*_pieces(xy, down, width), (h, w), float(margin_edges))
 
 
 # The public name: the fast form (same values and gradients as the reference form).
