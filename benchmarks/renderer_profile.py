@@ -28,8 +28,10 @@ ALLOCATION = {"aten::empty", "aten::empty_strided", "aten::empty_like", "aten::n
 PHASES = [
     ("_MaxOfOuterProductsBackward", "max over steps, backward: gather / scatter-add to the profiles"),
     ("_MaxOfOuterProducts", "max over steps, forward: outer products, max, winning step"),
-    ("autograd::engine::evaluate_function", "profiles, backward: autograd of exp / div / pow / mul / sub"),
-    ("forward", "profiles, forward: exp(-(c - p)^2 / 2var), times ink; casts, checks"),
+    ("_ProfilesBackward", "profiles, backward: to positions, variances, inks"),
+    ("_Profiles", "profiles, forward: exp(-(c - p)^2 / 2var), times ink"),
+    ("autograd::engine::evaluate_function", "other backward nodes: autograd of casts, selects, unsqueeze"),
+    ("forward", "other forward ops: casts, shape checks, unsqueeze"),
     ("backward", "autograd engine outside any node"),
 ]
 
