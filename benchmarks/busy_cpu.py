@@ -11,6 +11,7 @@ the variable unset, so the CLI's default applies.  "busy" adds competing process
 turns, round after round, and the table shows the median of the rounds: the load drifts, turns
 spread it evenly.  Each run is ``igae train`` for one epoch of the default preset; the figure is
 ``train_wall_s`` from its summary.json (training only, not the evaluation after it).
+:func:`competitors` also serves ``benchmarks/train.py --busy``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 IGAE = str(Path(sys.executable).with_name("igae"))
@@ -63,6 +65,8 @@ def main() -> None:
         "busy, before (libgomp default)": ("", True),
         "busy, after (igae: PASSIVE)": (None, True),
     }
+    print(f"# {time.strftime('%Y-%m-%d %H:%M %Z')}, command: benchmarks/busy_cpu.py {' '.join(sys.argv[1:])}; "
+          f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     times: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
