@@ -3,6 +3,7 @@
     igae handwrite "Call me at 555 0123" -o note.svg --size 8mm --page A5 --seed 7
     igae handwrite --file letter.txt -o letter.gcode --machine grbl-servo --width 150mm --line-spacing 1.6
     igae handwrite --file novel.txt -o novel.svg --pages      # novel-1.svg, novel-2.svg, ... one per page
+    igae handwrite --styles                                    # the writing styles; --style NAME picks one
 """
 
 from __future__ import annotations
@@ -66,11 +67,31 @@ def _export_pages(sheets, output: Path, writer: str, profile, **options) -> list
     return paths
 
 
+def _hands(style: str | None, hand: Path | None, digits_model: Path | None, letters_model: Path | None, data_dir: str, text: str) -> list:
+    """The hands that write: the style's (default: the default style), or the given models; a learned hand first."""
+    from igae_robot.errors import TextError
+    from igae_robot.handwriting.styles import DEFAULT_STYLE, style_hands
+
+    if digits_model or letters_model:
+        if style:
+            raise TextError("give --style or --digits-model/--letters-model, not both")
+        from igae_robot.handwriting.writing import load_hands
+
+        hands = load_hands(digits_model, letters_model, data_dir)
+    else:
+        hands = style_hands(style or DEFAULT_STYLE)
+    if hand is None:
+        return hands
+    from igae_robot.handwriting.sample_hand import hands_with
+
+    return hands_with(hand, hands, text)  # the learned hand first
+
+
 @app.command()
 @user_errors
 def handwrite(
     text: Optional[str] = typer.Argument(None, help="the text to write (or --file); blank lines separate paragraphs"),
-    output: Path = typer.Option(..., "-o", "--output", help="file to write: .svg .gcode .json .csv .script"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="file to write: .svg .gcode .json .csv .script"),
     file: Optional[Path] = typer.Option(None, "--file", help="read the text from this UTF-8 file"),
     format: Optional[str] = typer.Option(None, "--format", "-f", help="svg, gcode, waypoints, urscript; default: from -o"),
     machine: Optional[str] = typer.Option(None, "--machine", "-m", help="profile name (see `igae machines`) or a .toml file"),
@@ -84,9 +105,11 @@ def handwrite(
     seed: int = typer.Option(0, help="the same text and seed give the same file; another seed, other glyphs"),
     neatness: float = typer.Option(0.8, help="1: the most typical glyphs, no jitter; 0: 1.5 times the natural spread"),
     slant: Optional[float] = typer.Option(None, help="mean slant to the right, degrees (default 6; 0 with --hand: the writer's own)"),
-    hand: Optional[Path] = typer.Option(None, "--hand", help="a hand learned with `igae hand learn`; characters it lacks come from the built-in hands, with a warning"),
+    style: Optional[str] = typer.Option(None, "--style", help="the writing style (see --styles); with --hand, it writes what the hand lacks"),
+    styles: bool = typer.Option(False, "--styles", help="list the writing styles and stop"),
+    hand: Optional[Path] = typer.Option(None, "--hand", help="a hand learned with `igae hand learn`; characters it lacks come from --style, with a warning"),
     connect: bool = typer.Option(False, "--connect", help="join the letters of each word into one pen-down stroke"),
-    fallback: bool = typer.Option(False, "--fallback", help="draw characters no model knows from a single-stroke font"),
+    fallback: bool = typer.Option(False, "--fallback", help="draw characters the style lacks from a single-stroke font"),
     digits_model: Optional[Path] = typer.Option(None, help="a trained checkpoint (e.g. igae train --data mnist) or hand .pt for digits"),
     letters_model: Optional[Path] = typer.Option(None, help="a trained checkpoint (e.g. igae train --data emnist-letters) or hand .pt for letters"),
     data_dir: str = typer.Option("", help="where a checkpoint's training data is (default: the folder it was trained from)"),
@@ -97,12 +120,20 @@ def handwrite(
     from igae_robot.atomic import check_output
     from igae_robot.errors import TextError
     from igae_robot.exporters import default_machine, export_file, format_for
-    from igae_robot.handwriting.writing import WritingStyle, load_hands, write_pages, write_text
+    from igae_robot.handwriting.writing import WritingStyle, write_pages, write_text
     from igae_robot.paper.machine import load_machine
     from igae_robot.paper.page import Page
     from igae_robot.paper.sheet import plot_stats
     from igae_robot.units import to_mm
 
+    if styles:
+        from igae_robot.handwriting.styles import describe_styles
+
+        for line in describe_styles():
+            out.print(line, highlight=False, soft_wrap=True)
+        return
+    if output is None:
+        raise TextError("give the file to write with -o/--output (e.g. -o note.svg)")
     if (text is None) == (file is None):
         raise TextError("give the text as an argument or with --file (one of them)")
     if file is not None:
@@ -114,11 +145,7 @@ def handwrite(
     check_output(output)
     default = default_machine(writer)
     profile = load_machine(machine or default) if default or machine else None
-    hands = load_hands(digits_model, letters_model, data_dir)
-    if hand is not None:
-        from igae_robot.handwriting.sample_hand import hands_with
-
-        hands = hands_with(hand, hands, text)  # the learned hand first
+    hands = _hands(style, hand, digits_model, letters_model, data_dir, text)
     slant = (0.0 if hand is not None else 6.0) if slant is None else slant
     style = WritingStyle(
         size_mm=to_mm(size), line_spacing=line_spacing, width_mm=to_mm(width), align=align.replace("center", "centre"),

@@ -190,19 +190,21 @@ def square_crops(inks: np.ndarray) -> np.ndarray:
 # ---- 3. the glyphs ---------------------------------------------------------------------------------------
 
 
-def _draw(crops: np.ndarray, pen_px: float, labels: list[int]) -> list[Sample | None]:
-    """The pen engine's drawings of the crops (K,S,S), as samples in crop units without their idle steps."""
+def _draw(crops: np.ndarray, pen_px: float, labels: list[int], dotted: list[bool] | None = None) -> list[Sample | None]:
+    """The pen engine's drawings of the crops (K,S,S), as samples in crop units without their idle steps;
+    round blobs filled with a spiral (in the crops ``dotted`` marks, default all)."""
     from igae_robot.vectorize.engines import pen_gestures
 
     gestures = pen_gestures(crops, np.full(len(crops), pen_px / crops.shape[-1]), np.array(labels))
     out = []
-    for g, crop in zip(gestures, crops):
+    for g, crop, dots in zip(gestures, crops, dotted or [True] * len(crops)):
         down = g.pen_down()
         if not down.any():
             out.append(None)
             continue
         first, last = np.flatnonzero(down)[[0, -1]]
-        out.append(_filled_dots(Sample(g.points[first : last + 1].copy(), down[first : last + 1].copy()), crop, pen_px))
+        sample = Sample(g.points[first : last + 1].copy(), down[first : last + 1].copy())
+        out.append(_filled_dots(sample, crop, pen_px) if dots else sample)
     return out
 
 

@@ -3,9 +3,10 @@
 A sample-based hand: no model.  It keeps every glyph the writer drew in the template's boxes (three per
 character), as the pen engine vectorized them, and writes a character by choosing one of its samples at random
 and bending it by a small random affine -- rotation, slant, stretch, about the glyph's foot on the baseline --
-scaled by ``1 - neatness``.  ``neatness`` 1 always draws the character's most typical sample (stored first: the
-one closest to the others), unbent.  The per-character variation is the writer's own: the samples differ as
-the boxes did.
+and a smooth sine bend, scaled by ``(1 - neatness) * jitter``.  ``neatness`` 1 always draws the character's most
+typical sample (stored first: the one closest to the others), unbent.  The per-character variation is the
+writer's own: the samples differ as the boxes did.  The shipped styles (:mod:`~igae_robot.handwriting.styles`)
+are sample hands too, made from fonts.
 
 It has the interface :func:`~igae_robot.handwriting.writing.write_text` uses of a hand (``knows``, ``write``,
 ``chars``, ``baseline``, ``cap_top``, ``cap_height``, ``source``), in glyph units: a square of the box's height,
@@ -18,11 +19,13 @@ A ``.hand`` file is UTF-8 JSON, torch-free and readable::
      "source": "scan.png", "glyphs": {"a": [{"x": [...], "y": [...], "down": "0111..."}, ...], ...}}
 
 ``x``, ``y`` glyph units (4 decimals), ``down`` one character per step (1: pen down); ``pen`` the writer's median
-stroke width, glyph units.
+stroke width, glyph units; an optional ``jitter`` (default 1) scales the random bend (the shipped styles, made
+from one font, have 2).  A name ending in ``.gz`` is the same JSON gzip'd.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -41,6 +44,9 @@ __all__ = ["SampleHand", "Sample", "save_sample_hand", "load_sample_hand", "hand
 HAND_FORMAT, HAND_VERSION, HAND_SUFFIX = "igae-hand", 1, ".hand"
 # The jitter at neatness 0 (standard deviations): rotation, slant (shear), x and y stretch (log).
 JITTER_ROTATION_DEG, JITTER_SHEAR, JITTER_STRETCH_X, JITTER_STRETCH_Y = 3.0, 0.06, 0.06, 0.05
+# A smooth bend on top (neatness 0): a sine displacement of this amplitude (glyph units) and spatial frequency
+# (standard deviation, cycles per glyph unit: about one per cap height), in each axis.
+WARP, WARP_CYCLES = 0.02, 2.5
 
 
 class HandFallbackWarning(UserWarning):
@@ -63,6 +69,7 @@ class SampleHand:
     dt_s: float = 0.02
     pen: float = 0.0  # the writer's median stroke width, glyph units
     source: str = ""
+    jitter: float = 1.0  # scales the random bend: a style made from one font needs more than a writer's samples
     chars: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -89,7 +96,7 @@ class SampleHand:
         for char in chars:
             samples = self.glyphs[char]
             sample = samples[0] if neatness >= 1.0 else samples[int(rng.integers(len(samples)))]
-            points = self._jitter(sample, rng, 1.0 - neatness)
+            points = self._jitter(sample, rng, (1.0 - neatness) * self.jitter)
             out.append(Gesture(points, np.full(len(points), 0.5), sample.down.astype(np.float64), self.dt_s, ord(char)))
         return out
 
@@ -104,7 +111,10 @@ class SampleHand:
         linear = rotation @ np.array([[1.0, -shear], [0.0, 1.0]]) @ np.diag([sx, sy])
         ink = sample.points[sample.down] if sample.down.any() else sample.points
         foot = np.array([(ink[:, 0].min() + ink[:, 0].max()) / 2, self.baseline])
-        return (sample.points - foot) @ linear.T + foot
+        cycles = rng.normal(0.0, WARP_CYCLES, (2, 2))
+        phase, amplitude = rng.uniform(0.0, 2 * math.pi, 2), rng.normal(0.0, WARP * messiness, 2)
+        bend = amplitude * np.sin(2 * math.pi * (sample.points - foot) @ cycles.T + phase)  # (T,2): smooth, per axis
+        return (sample.points - foot) @ linear.T + foot + bend
 
 
 def save_sample_hand(path: str | os.PathLike, hand: SampleHand) -> Path:
@@ -119,8 +129,16 @@ def save_sample_hand(path: str | os.PathLike, hand: SampleHand) -> Path:
         "format": HAND_FORMAT, "version": HAND_VERSION, "baseline": round(hand.baseline, 5), "cap_top": round(hand.cap_top, 5),
         "dt_s": hand.dt_s, "pen": round(hand.pen, 5), "source": hand.source, "glyphs": glyphs,
     }
+    if hand.jitter != 1.0:
+        state["jitter"] = hand.jitter
     path = Path(path)
-    atomic_write_text(path, json.dumps(state, ensure_ascii=False, separators=(",", ":")) + "\n")
+    text = json.dumps(state, ensure_ascii=False, separators=(",", ":")) + "\n"
+    if path.suffix == ".gz":  # a shipped style: gzip'd, with no time stamp, so the same hand gives the same bytes
+        from igae_robot.atomic import atomic_write_bytes
+
+        atomic_write_bytes(path, gzip.compress(text.encode("utf-8"), mtime=0))
+    else:
+        atomic_write_text(path, text)
     return path
 
 
@@ -134,8 +152,9 @@ def load_sample_hand(path: str | os.PathLike) -> SampleHand:
     if not path.is_file():
         raise DataError(f"{path}: no such hand file (make one with `igae hand learn SCAN -o {path.name}`)")
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raw = path.read_bytes()
+        state = json.loads((gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, EOFError) as exc:
         raise DataError(f"{path}: not an igae hand file ({str(exc).splitlines()[0]})") from None
     if not isinstance(state, dict) or state.get("format") != HAND_FORMAT:
         raise DataError(f"{path}: not an igae hand file (no \"format\": \"{HAND_FORMAT}\"; a hand model .pt goes to --letters-model)")
@@ -144,7 +163,7 @@ def load_sample_hand(path: str | os.PathLike) -> SampleHand:
     try:
         glyphs = {str(char): [_sample(s) for s in samples] for char, samples in state["glyphs"].items()}
         baseline, cap_top = float(state["baseline"]), float(state["cap_top"])
-        dt_s, pen = float(state.get("dt_s", 0.02)), float(state.get("pen", 0.0))
+        dt_s, pen, jitter = float(state.get("dt_s", 0.02)), float(state.get("pen", 0.0)), float(state.get("jitter", 1.0))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataError(f"{path}: a damaged hand file ({type(exc).__name__}: {exc})") from None
     if not (math.isfinite(baseline) and math.isfinite(cap_top) and baseline > cap_top) or not (dt_s > 0 and math.isfinite(dt_s)):
@@ -152,7 +171,9 @@ def load_sample_hand(path: str | os.PathLike) -> SampleHand:
     bad = [c for c, s in glyphs.items() if len(c) != 1 or not s]
     if bad or not glyphs:
         raise DataError(f"{path}: a damaged hand file (glyphs {bad[:3] if bad else 'missing'})")
-    return SampleHand(glyphs, baseline, cap_top, dt_s, pen, str(path))
+    if not 0.0 <= jitter <= 10.0:
+        raise DataError(f"{path}: a damaged hand file (jitter {jitter})")
+    return SampleHand(glyphs, baseline, cap_top, dt_s, pen, str(path), jitter)
 
 
 def _sample(entry: dict) -> Sample:

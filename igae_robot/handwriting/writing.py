@@ -13,8 +13,8 @@ carries the character's code point as its label.
 
 Sizes: ``size_mm`` is the height of capitals and digits; a line is ``line_spacing`` times
 ``LINE_BODY`` cap heights from the next.  All randomness (which glyph is drawn, baseline wobble,
-slant and spacing jitter) comes from one ``numpy`` generator seeded by ``seed``, so the same text
-and seed give the same file, byte for byte.  The jitter grows as ``neatness`` falls.
+slant and spacing jitter, and the slow drift of baseline, slant and size, :mod:`~igae_robot.handwriting.drift`)
+comes from one ``numpy`` generator seeded by ``seed``, so the same text and seed give the same file, byte for byte.  The jitter grows as ``neatness`` falls.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 from igae_robot.errors import PageError, TextError
 from igae_robot.paper.geometry import Polyline
 from igae_robot.gesture import PEN_DOWN, PEN_UP, Gesture, pen_down
+from igae_robot.handwriting.drift import drift, drift_margin
 from igae_robot.handwriting.hand import Hand, builtin_hand, load_any_hand
 from igae_robot.handwriting.fonts import BASELINE as FONT_BASELINE
 from igae_robot.handwriting.fonts import CAP_TOP as FONT_CAP_TOP
@@ -49,6 +50,7 @@ LETTER_GAP = 0.12  # between the ink of two letters, in cap heights
 WORD_GAP = 0.6  # between two words, in cap heights
 PARAGRAPH_GAP = 0.5  # extra space after a paragraph, in lines
 ASCENT = 1.25  # room above the first baseline for ascenders and brackets, in cap heights
+ASCENT_SLACK = 0.1  # cap heights above a sample hand's tallest sample: its jitter and the drift may lift it
 WRITE_BATCH = 512  # characters a hand decodes at once: a fixed number, so a long text gives the same file with or without a progress bar
 
 
@@ -169,7 +171,8 @@ def _lay_out(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle, 
     if width > x1 - x0 + 1e-9:
         raise PageError(f"line width {format_number(width)} mm is wider than the drawable area of {page.describe()} ({format_number(x1 - x0)} mm)")
     pitch = style.line_spacing * LINE_BODY * style.size_mm
-    room = y1 - style.size_mm * 0.6 - (y0 + style.size_mm * _ascent(hands))  # first baseline to the lowest one
+    ascent = _ascent(hands) + drift_margin(style.messiness, _ascent(hands))
+    room = y1 - style.size_mm * (0.6 + drift_margin(style.messiness, 0.6)) - (y0 + style.size_mm * ascent)  # first baseline to the lowest one
     if room < -1e-9:
         raise PageError(f"{page.describe()} holds no line at --size {format_number(style.size_mm)}mm; use a smaller --size or a larger page")
     rng = np.random.default_rng(style.seed)
@@ -191,13 +194,13 @@ def _lay_out(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle, 
         offset += PARAGRAPH_GAP * pitch
     while len(pages) > 1 and not any(line for line, _ in pages[-1]):  # blank lines at the end: no blank page
         pages.pop()
-    return _Layout(pages, rng, pitch, int(room // pitch) + 1, count, len(chars), progress, _ascent(hands))
+    return _Layout(pages, rng, pitch, int(room // pitch) + 1, count, len(chars), progress, ascent)
 
 
 def _ascent(hands: Sequence[Hand]) -> float:
     """Room above the first baseline, in cap heights: 1.25 for the models' letters and brackets, more for a
     learned hand whose ascenders reach higher (a writer's l and f reach about 1.3)."""
-    return max([ASCENT] + [float(getattr(h, "ascent", ASCENT)) for h in hands])
+    return max([ASCENT] + [float(h.ascent) + ASCENT_SLACK for h in hands if hasattr(h, "ascent")])
 
 
 def _place(layout: _Layout, number: int, page: Page, style: WritingStyle) -> Sheet:
@@ -236,7 +239,7 @@ def _refuse_unknown(text: str, hands: Sequence[Hand], fallback: bool) -> None:
     if unknown:
         known = "".join(sorted({ch for h in hands for ch in h.chars if ch.isprintable()}))
         hint = "" if fallback else "; --fallback draws other printable ASCII characters from a single-stroke font"
-        raise TextError(f"cannot write {' '.join(repr(c) for c in unknown)}: no model knows them (known: {known}){hint}")
+        raise TextError(f"cannot write {' '.join(repr(c) for c in unknown)}: no hand of this style knows them (known: {known}){hint}")
 
 
 def _font_has(ch: str, glyph_polylines) -> bool:
@@ -268,14 +271,16 @@ def _draw_glyphs(chars: str, hands: Sequence[Hand], style: WritingStyle, rng: np
     downs = _pen_states(drawn)
     out = []
     m = style.messiness
-    for ch, o, g, down in zip(chars, owner, drawn, downs):
+    sink, lean, grow = drift(len(chars), rng, m)  # the slow drift along the text; the jitter below is per glyph
+    for ch, o, g, down, k in zip(chars, owner, drawn, downs, range(len(chars))):
         baseline, cap_top = (hands[o].baseline, hands[o].cap_top) if o >= 0 else (FONT_BASELINE, FONT_CAP_TOP)
-        slant = math.tan(math.radians(style.slant_deg + rng.normal(0.0, 4.0 * m)))
+        slant = math.tan(math.radians(style.slant_deg + lean[k] + rng.normal(0.0, 4.0 * m)))
         points = g.points.copy()
         points[:, 0] += slant * (baseline - points[:, 1])  # lean right above the baseline
         left, right = _ink_extent(points, down)
-        wobble = rng.normal(0.0, 0.05 * m) * style.size_mm
-        out.append(_Glyph(ch, points, g.pressure, down, g.dt_s, style.size_mm / (baseline - cap_top), baseline, left, right, wobble))
+        wobble = (rng.normal(0.0, 0.05 * m) + sink[k]) * style.size_mm
+        scale = style.size_mm * grow[k] / (baseline - cap_top)
+        out.append(_Glyph(ch, points, g.pressure, down, g.dt_s, scale, baseline, left, right, wobble))
     return out
 
 
