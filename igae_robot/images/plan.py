@@ -16,6 +16,8 @@ nodes: 2.0 s of a 3.0 s trace on a 1200x1350 page of 400 digits).
 
 from __future__ import annotations
 
+import math
+
 from collections import Counter
 
 import numpy as np
@@ -170,6 +172,7 @@ def _straightest(edges, node: int, came: int | None, options: list[int]) -> int:
         if p is None:  # a lift only when no line goes on
             return 2.0
         out = p[min(len(p) - 1, 3)] - p[0] if u == node else p[max(0, len(p) - 4)] - p[-1]
-        return -float(np.dot(into, out) / (np.linalg.norm(into) * np.linalg.norm(out) + 1e-9))
+        ix, iy, ox, oy = float(into[0]), float(into[1]), float(out[0]), float(out[1])  # floats: np.linalg costs 10x
+        return -(ix * ox + iy * oy) / (math.hypot(ix, iy) * math.hypot(ox, oy) + 1e-9)
 
     return min(options, key=turn)
