@@ -195,9 +195,11 @@ def _row(r: dict, b: int, max_others: float) -> str:
 def _tables(args, device: torch.device) -> None:
     sizes = args.sizes or RENDERERS[args.renderer][4 if device.type == "cuda" else 3]
     threads = [int(n) for n in args.threads.split(",")] if args.threads and device.type == "cpu" else [torch.get_num_threads()]
+    own = 0  # this run's threads so far: they count in the load average of the next table's check
     for n in threads:
         torch.set_num_threads(n)
-        load = "" if device.type == "cuda" else quiet_line(args.max_load, args.max_others, args.allow_busy)
+        load = "" if device.type == "cuda" else quiet_line(args.max_load + own, args.max_others, args.allow_busy)
+        own = max(own, n)
         print(f"\n{args.renderer} renderer forward+backward on {_machine(device)}, torch {torch.__version__}{load}\n", flush=True)
         if args.profile:
             for spec in sizes.split(","):
