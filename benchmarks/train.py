@@ -16,7 +16,8 @@ from the first to the last step of each epoch after the first, median), the whol
 validation metrics.  ``--busy 0,1`` runs every variant quiet and then beside one busy process that this
 script starts (a Python loop spinning on a core, as in benchmarks/busy_cpu.py), as another job on a shared
 machine or CI runner would be.  Each row says how many cores other processes used while it ran (the busy
-process included), from /proc/stat (benchmarks/cpu_load.py).
+process included), from /proc/stat (benchmarks/cpu_load.py), and BUSY where the rest of the machine used
+more than ``--max-others`` cores besides.
 
 The date, the command and the load before and after are printed; a CPU run is refused when the machine is
 busy before it starts (``--max-load``, ``--max-others``) unless ``--allow-busy``, and its title then says
@@ -113,12 +114,14 @@ def run_variant(args, data, ranks, preset: str, name: str, precision: str, compi
             "wall": wall, "last": ckpt.history[-1], "others": others, "batch": config.train.batch_size}
 
 
-def _print_table(rows: list[dict]) -> None:
+def _print_table(rows: list[dict], max_others: float) -> None:
+    """One row per variant; "others' cores" counts the busy processes this script started, and BUSY marks a
+    row where the rest of the machine used more than ``max_others`` cores besides them."""
     print("| preset | renderer | precision | compile | busy processes | others' cores | training images | first epoch "
           "| epoch (median of the rest) | images/s (epoch) | images/s (steps) | wall | val MSE | val pixel acc |")
     print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        others = f"{r['others'][0]:.2f}" if r["others"] else "?"
+        others = f"{r['others'][0]:.2f}" + (" BUSY" if r["others"][0] - r["busy"] > max_others else "") if r["others"] else "?"
         print(f"| {r['preset']} | {r['renderer']} | {r['precision']} | {r['compile']} | {r['busy']} | {others} | {r['images']:,} "
               f"| {r['first']:.1f} s | {r['steady']:.1f} s | {r['images'] / r['steady']:,.0f} | {r['step_rate']:,.0f} "
               f"| {r['wall']:.0f} s | {r['last']['val_mse']:.4f} | {100 * r['last']['val_pixel_accuracy']:.2f}% |")
@@ -160,7 +163,7 @@ def main() -> None:
         return
     batch = f"batch {rows[0]['batch']} per process x {ranks.world_size} processes" if ranks.distributed else f"batch {rows[0]['batch']}"
     print(f"\n{args.data}, {batch}, {args.epochs} epochs, {_machine(device)}, torch {torch.__version__}{load}\n")
-    _print_table(rows)
+    _print_table(rows, others_limit)
     if device.type == "cpu":
         print(f"\nload average after: {os.getloadavg()[0]:.2f} (this run's own threads and busy processes count in it)")
 
