@@ -12,8 +12,9 @@ What is measured, for every method alike (issue 14's acceptance):
 
 * each method draws each page in its own subprocess (``--child``), so that its peak RSS is its own
   (VmHWM of the process, plus potrace's, sampled every 2 ms while it runs); wall time from reading the
-  scan to the SVG written.  Imports (and building the engine: no model to load for the pen engine) are
-  timed separately ("setup s") and not in the page time;
+  scan to the SVG written, and the CPU seconds of that span (all threads, potrace included: igae's fit runs
+  its windows on torch's threads, the tracers on one).  Imports (and building the engine: no model to load
+  for the pen engine) are timed separately ("setup s") and not in the page time;
 * igae: :func:`igae_robot.vectorize.vectorize` (the library call behind ``igae vectorize``, the pen
   engine, the page's dpi, no worker processes), SVG in mm, with its own manifest and fidelity check;
 * skeleton: the scan's ink (:func:`igae_robot.images.scan.scan_ink` where it exists, else
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -125,6 +127,12 @@ def peak_rss_mb(pid: int | str = "self") -> float:
     return next((int(x.split()[1]) / 1024 for x in status.splitlines() if x.startswith("VmHWM:")), 0.0)
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process (all its threads) and of the children it has waited for (potrace)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def child(method: str, scan: Path, out: Path, dpi: float) -> None:
     """Runs in the method's own process: prints one RESULT line (seconds, setup s, peak RSS, error)."""
     result = {"error": None}
@@ -132,11 +140,12 @@ def child(method: str, scan: Path, out: Path, dpi: float) -> None:
     try:
         draw = setup(method)
         result["setup_s"] = time.perf_counter() - tic
-        tic = time.perf_counter()
+        tic, cpu = time.perf_counter(), _cpu_seconds()
         draw(scan, out, dpi)
     except Exception as e:  # recorded, judged by what was written
         result["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"[:300]
     result["seconds"] = time.perf_counter() - tic
+    result["cpu_s"] = _cpu_seconds() - cpu if "setup_s" in result else None
     result["rss_mb"] = peak_rss_mb() + SUBPROCESS_MB[0]  # potrace runs while the page is held
     print(RESULT + json.dumps(result), flush=True)
 
@@ -203,7 +212,7 @@ def one_page(page: dict, folder: Path, work: Path, timeout: float) -> dict:
 
 ROWS = [("pen-drawn IoU", "iou", "{:.3f}"), ("pen lifts", "lifts", "{:.0f}"), ("pen-down mm", "down_mm", "{:.0f}"),
         ("pen-up mm, ordered", "up_mm", "{:.0f}"), ("pen-up mm, file order", "up_mm_file", "{:.0f}"),
-        ("wall s (page)", "seconds", "{:.2f}"), ("setup s (excluded)", "setup_s", "{:.2f}"), ("peak RSS MB", "rss_mb", "{:.0f}")]
+        ("wall s (page)", "seconds", "{:.2f}"), ("CPU s (page, all threads)", "cpu_s", "{:.2f}"), ("setup s (excluded)", "setup_s", "{:.2f}"), ("peak RSS MB", "rss_mb", "{:.0f}")]
 
 
 def medians(rows: list[dict]) -> dict:
@@ -240,8 +249,8 @@ def print_table(title: str, rows: list[dict]) -> dict:
     return {"medians": med, "acceptance": checks}
 
 
-PAGE_HEADER = ("| page | kind | px | IoU i/s/p | lifts i/s/p | pen-up mm ordered i/s/p | wall s i/s/p | RSS MB i/s/p | errors |\n"
-               "|---|---|---|---|---|---|---|---|---|")
+PAGE_HEADER = ("| page | kind | px | IoU i/s/p | lifts i/s/p | pen-up mm ordered i/s/p | wall s i/s/p | CPU s i/s/p | RSS MB i/s/p | errors |\n"
+               "|---|---|---|---|---|---|---|---|---|---|")
 
 
 def print_page(r: dict) -> None:
@@ -250,7 +259,7 @@ def print_page(r: dict) -> None:
         return " / ".join(fmt.format(r[m][key]) if r[m].get(key) is not None else "—" for m in METHODS)
     errors = "; ".join(f"{m}: {r[m]['error']}" for m in METHODS if r[m].get("error"))
     print(f"| {r['name']} | {r['kind']} | {r['width']}x{r['height']} | {cells('iou', '{:.3f}')} | {cells('lifts', '{:.0f}')} "
-          f"| {cells('up_mm', '{:.0f}')} | {cells('seconds', '{:.2f}')} | {cells('rss_mb', '{:.0f}')} | {errors} |", flush=True)
+          f"| {cells('up_mm', '{:.0f}')} | {cells('seconds', '{:.2f}')} | {cells('cpu_s', '{:.2f}')} | {cells('rss_mb', '{:.0f}')} | {errors} |", flush=True)
 
 
 def main() -> None:
