@@ -15,9 +15,10 @@ machine: per round, reference passes for ``--seconds`` (at least one), then fast
 first also compares the forms), and the first fast pass after each reference turn (it refills the caches the
 reference's large tensors evicted; measured ~5% slower). The table gives glyphs/s of the median pass with
 its interquartile range, the number of passes, the kernel's share of the CPU time (page faults: the
-reference form's B x T x H x W tensors are fresh memory every pass, see below), the ratio of the medians,
-and the best fast pass. It also checks, per size, that outputs agree within 1e-5 and gradients within 1e-5
-of their largest value. On CUDA every pass ends with torch.cuda.synchronize().
+reference form's B x T x H x W tensors are fresh memory every pass, see below), the ratio of the medians
+with the interquartile range of the rounds' ratios, and the best fast pass. It also checks, per size, that
+outputs agree within 1e-5 and gradients within 1e-5 of their largest value. On CUDA every pass ends with
+torch.cuda.synchronize().
 
 Why the reference is noisy: at B=1024, T=25, 28x28 each of its passes takes ~350 000 fresh 4 KB pages from
 the kernel (its tensors are too large for malloc to keep), and on this CPU that is ~70% of its CPU time:
@@ -167,12 +168,15 @@ def measure(b: int, t: int, h: int, device: torch.device, rounds: int, fast_per_
     _pass(reference, ref_inputs, h)  # warm-up: with the pass above, two per form
     _pass(fast, inputs, h), _pass(fast, inputs, h)
     watch = OthersCpu()
-    ref, fast_passes = [], []
+    ref, fast_passes, ratios = [], [], []
     for _ in range(rounds):
-        ref += _passes_for(seconds, reference, ref_inputs, h, 1)
-        fast_passes += _passes_for(seconds, fast, inputs, h, fast_per_round + 1)[1:]
+        ref_turn = _passes_for(seconds, reference, ref_inputs, h, 1)
+        fast_turn = _passes_for(seconds, fast, inputs, h, fast_per_round + 1)[1:]
+        ratios.append(statistics.median(p[0] for p in ref_turn) / b_ref * b / statistics.median(p[0] for p in fast_turn))
+        ref, fast_passes = ref + ref_turn, fast_passes + fast_turn
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else ratios * 3
     return {"size": f"{b}x{t}x{h}x{h}", "ref_glyphs": b_ref, "ref": _summary(ref, b_ref), "fast": _summary(fast_passes, b),
-            "out_diff": out_diff, "grad_diff": grad_diff, "others": watch.cores()}
+            "ratio_q1": q1, "ratio_q3": q3, "out_diff": out_diff, "grad_diff": grad_diff, "others": watch.cores()}
 
 
 def _machine(device: torch.device) -> str:
@@ -188,7 +192,8 @@ def _row(r: dict, b: int, max_others: float) -> str:
     busy = "" if others is None else f"{others[0]:.2f} / {others[1]:.2f}" + (" BUSY" if others[0] > max_others else "")
     return (f"| {r['size']} | {ref['median']:,.0f} [{ref['q1']:,.0f}-{ref['q3']:,.0f}] ({ref['passes']}, kernel "
             f"{100 * ref['kernel']:.0f}%){on} | {fast['median']:,.0f} [{fast['q1']:,.0f}-{fast['q3']:,.0f}] ({fast['passes']}, kernel "
-            f"{100 * fast['kernel']:.0f}%) | {fast['median'] / ref['median']:.1f}x | {fast['best']:,.0f} "
+            f"{100 * fast['kernel']:.0f}%) | {fast['median'] / ref['median']:.1f}x [{r['ratio_q1']:.1f}-{r['ratio_q3']:.1f}] "
+            f"| {fast['best']:,.0f} "
             f"| {r['out_diff']:.1e} | {r['grad_diff']:.1e} | {busy} |")
 
 
@@ -211,7 +216,7 @@ def _tables(args, device: torch.device) -> None:
         else:
             print(f"glyphs/s, median [interquartile range] (passes counted, kernel share of the CPU time); {args.rounds} rounds "
                   f"of {args.seconds:g} s per form, turn about\n")
-            print("| B x T x H x W | reference | fast | fast / reference (medians) | fast, best pass "
+            print("| B x T x H x W | reference | fast | fast / reference: medians [per round, interquartile] | fast, best pass "
                   "| max output diff | max gradient diff / scale | others' cores / stolen during the size |")
             print("|---|---:|---:|---:|---:|---:|---:|---:|")
             for spec in sizes.split(","):
