@@ -30,8 +30,8 @@ PHASES = [
     ("_MaxOfOuterProducts", "max over steps, forward: outer products, max, winning step"),
     ("_ProfilesBackward", "profiles, backward: to positions, variances, inks"),
     ("_Profiles", "profiles, forward: exp(-(c - p)^2 / 2var), times ink"),
-    ("autograd::engine::evaluate_function", "other backward nodes: autograd of casts, selects, unsqueeze"),
-    ("forward", "other forward ops: casts, shape checks, unsqueeze"),
+    ("autograd::engine::evaluate_function", "backward, other autograd nodes (the marker renderer: casts, unsqueeze)"),
+    ("forward", "forward, other ops (the marker renderer: casts, shape checks)"),
     ("backward", "autograd engine outside any node"),
 ]
 
