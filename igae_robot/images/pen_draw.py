@@ -56,9 +56,26 @@ def pen_coverage(polylines: Sequence[np.ndarray], shape: tuple[int, int], pen_px
                 continue
             bottom, right = min(h, top + tile), min(w, left + tile)
             y0, x0 = top - border, left - border
-            drawn = _draw([lines[k] - (x0, y0) for k in near], (bottom - y0 + border, right - x0 + border), pen_px, s)
+            box = (x0 - reach, y0 - reach, right + border + reach, bottom + border + reach)
+            parts = [part - (x0, y0) for k in near for part in _clip(lines[k], box)]
+            drawn = _draw(parts, (bottom - y0 + border, right - x0 + border), pen_px, s)
             out[top:bottom, left:right] = drawn[border : border + bottom - top, border : border + right - left]
     return out
+
+
+def _clip(line: np.ndarray, box: tuple[float, float, float, float]) -> list[np.ndarray]:
+    """The runs of ``line``'s segments (and its lone point) whose bounding boxes meet ``box`` (x0, y0, x1, y1):
+    a long stroke that crosses many tiles is drawn in each with only the vertices near it."""
+    x0, y0, x1, y1 = box
+    if len(line) < 2:
+        return [line] if len(line) and x0 <= line[0, 0] <= x1 and y0 <= line[0, 1] <= y1 else []
+    a, b = line[:-1], line[1:]
+    meets = ((np.maximum(a[:, 0], b[:, 0]) >= x0) & (np.minimum(a[:, 0], b[:, 0]) <= x1)
+             & (np.maximum(a[:, 1], b[:, 1]) >= y0) & (np.minimum(a[:, 1], b[:, 1]) <= y1))
+    if meets.all():
+        return [line]
+    edges = np.diff(np.concatenate([[0], meets.view(np.int8), [0]]))
+    return [line[i : j + 1] for i, j in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
 
 
 def _draw(lines: Sequence[np.ndarray], shape: tuple[int, int], pen_px: float, s: int) -> np.ndarray:

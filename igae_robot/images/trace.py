@@ -17,6 +17,8 @@ Coordinates are source pixels, x right, y down, pixel (row i, column j) centred 
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
@@ -24,7 +26,7 @@ from scipy.spatial import cKDTree
 from igae_robot.images.plan import plan_strokes
 from igae_robot.images.stroke_graph import StrokeGraph, path_length, pieces
 
-__all__ = ["StrokeGraph", "median_stroke_width", "stroke_graph", "prune_spurs", "plan_strokes", "trace_strokes"]
+__all__ = ["StrokeGraph", "median_stroke_width", "skeleton", "stroke_graph", "prune_spurs", "plan_strokes", "trace_strokes"]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -53,11 +55,32 @@ def median_stroke_width(binary: np.ndarray) -> float:
     return float(max(1.0, np.median(widths))) if len(widths) else 0.0
 
 
-def _skeleton_widths(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, 2 * depth - 1) of every skeleton pixel of ``binary`` (the depth counts the image edge as paper)."""
+_LAST_SKELETON: list = []  # [(key, skeleton)] of the last image skeletonized whole (see skeleton)
+
+
+def skeleton(binary: np.ndarray) -> np.ndarray:
+    """scikit-image's ``skeletonize`` of ``binary`` (H,W) bool, remembered for the last image.
+
+    A page is skeletonized for its stroke width when it is read, and again when it is traced: on a page
+    with thick or hatched ink each took 0.27 s, more than the fit.  The two stages meet only through the
+    image, so the last skeleton is kept with a digest of the pixels it came from (a few ms) and used
+    again for the same pixels.  Thinning decides each pixel from its 3x3 neighbours, so 8-connected
+    pieces are thinned independently: the skeleton of the image less some pieces is the skeleton less
+    theirs (how :func:`trace_strokes` reuses it after removing dust)."""
     from skimage.morphology import skeletonize
 
+    binary = np.asarray(binary, dtype=bool)
+    key = (binary.shape, hashlib.blake2b(np.packbits(binary).tobytes(), digest_size=16).digest())
+    if _LAST_SKELETON and _LAST_SKELETON[0][0] == key:
+        return _LAST_SKELETON[0][1].copy()
     skel = skeletonize(binary)
+    _LAST_SKELETON[:] = [(key, skel.copy())]
+    return skel
+
+
+def _skeleton_widths(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, 2 * depth - 1) of every skeleton pixel of ``binary`` (the depth counts the image edge as paper)."""
+    skel = skeleton(binary)
     if not skel.any():
         return np.zeros(0, int), np.zeros(0)
     depth = ndimage.distance_transform_edt(np.pad(binary, 1))[1:-1, 1:-1]
@@ -76,11 +99,10 @@ def _bands(binary: np.ndarray):
         yield max(0, a - core // 2), min(h, a + core + core // 2), (a, a + core)
 
 
-def stroke_graph(binary: np.ndarray) -> StrokeGraph:
-    """The skeleton of ``binary`` (H,W) bool as a graph of ends, junctions and the lines between them."""
-    from skimage.morphology import skeletonize
-
-    skel = skeletonize(np.asarray(binary, dtype=bool))
+def stroke_graph(binary: np.ndarray, skel: np.ndarray | None = None) -> StrokeGraph:
+    """The skeleton of ``binary`` (H,W) bool as a graph of ends, junctions and the lines between them
+    (``skel``: that skeleton, when already known)."""
+    skel = skeleton(binary) if skel is None else skel
     count = ndimage.convolve(skel.astype(np.int32), _EIGHT.astype(np.int32), mode="constant") - 1
     is_node = skel & (count != 2)
     clusters, n_clusters = ndimage.label(is_node, structure=_EIGHT)
@@ -233,7 +255,8 @@ def trace_strokes(
     than half a pen-width square are dust, spurs shorter than the pen go, gaps up to ``max_gap`` (default 1.5
     pens, at least 2 pixels) are bridged, lines up to ``max_retrace`` (default 6 pens) are drawn twice where
     that saves a lift."""
-    graph = prune_spurs(stroke_graph(_without_dust(binary, 0.5 * width * width)), min_length=width)
+    clean = _without_dust(binary, 0.5 * width * width)
+    graph = prune_spurs(stroke_graph(clean, skeleton(binary) & clean), min_length=width)
     graph = bridge_gaps(graph, max(2.0, 1.5 * width) if max_gap is None else max_gap)
     # 6 pens: on 30 printed letters at 28 px lifts 1.90 -> 1.73, on 30 Omniglot drawings at 105 px 1.87 -> 1.57,
     # for 0.001 of pen-drawn IoU (4 pens before; seed 2026 of benchmarks/pen_fidelity.py).
