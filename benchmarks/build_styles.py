@@ -30,7 +30,7 @@ RECIPES = [
     StyleRecipe("comic", (str(FONTS / "opentype/comic-neue/ComicNeue-Regular.otf"),),
                 "Comic Neue (fonts-comic-neue): a round casual print hand"),
     StyleRecipe("script", (str(FONTS / "opentype/dancingscript/DancingScript-Regular.otf"),),
-                "Dancing Script (fonts-dancingscript): a joined script"),
+                "Dancing Script (fonts-dancingscript): a joined script", joins=True),
     StyleRecipe("rufscript", (str(FONTS / "truetype/rufscript/Rufscript010.ttf"),), "Rufscript (fonts-rufscript): a marker script"),
 ]
 

@@ -211,17 +211,6 @@ def test_variation_between_seeds_and_identical_files_for_one_seed(tmp_path):
     assert len(hello) == 2 and _iou(a[hello[0] : hello[0] + 5], a[hello[1] : hello[1] + 5]).mean() < 0.9
 
 
-def test_connect_gives_one_stroke_per_lower_case_word(tmp_path):
-    path = tmp_path / "connected.svg"
-    words = "the quick brown fox jumps over a lazy dog"
-    result = runner.invoke(app, ["handwrite", words, "-o", str(path), "--connect", "--page", "A5", "--seed", "3"])
-    assert result.exit_code == 0, result.output
-    assert len(read_file(path).polylines) == len(words.split())
-    plain = tmp_path / "plain.svg"
-    runner.invoke(app, ["handwrite", words, "-o", str(plain), "--page", "A5", "--seed", "3"])
-    assert len(read_file(plain).polylines) > len(words.split())
-
-
 @pytest.mark.parametrize("machine_name", ["grbl-servo", "grbl-z", "marlin"])
 def test_gcode_passes_the_exporter_checks(machine_name, tmp_path):
     path = tmp_path / "letter.gcode"

@@ -140,3 +140,43 @@ def test_a_style_is_built_through_the_pen_engine_the_same_every_time(tmp_path):
     comma = hands[0].glyphs[","][0]
     ink = comma.points[comma.down]
     assert np.ptp(ink[:, 1]) > 1.5 * np.ptp(ink[:, 0])  # a comma stays a tail, not a round dot
+
+
+def test_connect_keeps_the_pen_down_through_a_word_and_dots_and_crossings_come_after(tmp_path):
+    """Each word's first stroke runs through all its letters; an i's dot and a t's bar are strokes of their own,
+    after it and before the next word."""
+    path = tmp_path / "joined.svg"
+    words = "quiet kitten jumps over lazy dogs"
+    result = runner.invoke(app, ["handwrite", words, "-o", str(path), "--connect", "--page", "A5", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    sheet = read_file(path)
+    placements = list(sheet.placements)
+    starts = np.cumsum([0] + [len(w) for w in words.split()])
+    word_of = {p.glyph: int(np.searchsorted(starts, k, side="right")) - 1 for k, p in enumerate(placements)}
+    order = [word_of[p.glyph] for p in sheet.polylines]
+    assert order == sorted(order)  # a word's marks before the next word's stroke
+    for w, word in enumerate(words.split()):
+        mine = [p for p in sheet.polylines if word_of[p.glyph] == w]
+        body = mine[0]
+        assert body.glyph == placements[starts[w]].glyph
+        ink = [placements[k].to_page(np.array([[0.5, 0.5]]))[0, 0] for k in range(starts[w], starts[w + 1])]
+        assert body.points[:, 0].min() <= ink[0] and body.points[:, 0].max() >= ink[-1]  # through every letter
+        marks = sum(ch in "ijt" for ch in word)
+        assert len(mine) >= 1 + marks, word  # the dots of i and j and the bar of t lifted, after the word
+    plain = tmp_path / "plain.svg"
+    runner.invoke(app, ["handwrite", words, "-o", str(plain), "--page", "A5", "--seed", "3"])
+    assert len(read_file(plain).polylines) > len(sheet.polylines)
+
+
+def test_a_joined_body_is_traced_whole_from_where_it_is_entered_to_where_it_is_left():
+    from igae_robot.handwriting.cursive import _joins, _trace
+
+    run = np.stack([np.arange(7.0), np.zeros(7)], axis=1)
+    for enter, leave in [(0, 6), (2, 3), (5, 1), (3, None), (6, 0)]:
+        path = _trace(run, enter, leave)
+        assert path[0, 0] == enter and (leave is None or path[-1, 0] == leave)
+        assert set(path[:, 0]) == set(run[:, 0])  # every point drawn
+        assert np.abs(np.diff(path[:, 0])).max() == 1  # along the run, never a jump
+    a = np.array([[0.0, 0.0], [1.0, -3.0]])
+    b = np.array([[2.0, -3.0], [3.0, 0.0]])
+    assert _joins(a, b, 0.0, 0.0) == (0, 1)  # low down, on the line, rather than the closer pair up high

@@ -20,7 +20,8 @@ A ``.hand`` file is UTF-8 JSON, torch-free and readable::
 
 ``x``, ``y`` glyph units (4 decimals), ``down`` one character per step (1: pen down); ``pen`` the writer's median
 stroke width, glyph units; an optional ``jitter`` (default 1) scales the random bend (the shipped styles, made
-from one font, have 2).  A name ending in ``.gz`` is the same JSON gzip'd.
+from one font, have 2); optional ``advances`` (a script style's): each letter's advance, glyph units, where
+``--connect`` places the letters (the glyph's foot, x = 0.5, in the middle of it).  A name ending in ``.gz`` is the same JSON gzip'd.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class SampleHand:
     pen: float = 0.0  # the writer's median stroke width, glyph units
     source: str = ""
     jitter: float = 1.0  # scales the random bend: a style made from one font needs more than a writer's samples
+    advances: dict[str, float] = field(default_factory=dict)  # a script font's advance per character, glyph units (--connect)
     chars: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -131,6 +133,8 @@ def save_sample_hand(path: str | os.PathLike, hand: SampleHand) -> Path:
     }
     if hand.jitter != 1.0:
         state["jitter"] = hand.jitter
+    if hand.advances:
+        state["advances"] = {c: round(a, 5) for c, a in hand.advances.items()}
     path = Path(path)
     text = json.dumps(state, ensure_ascii=False, separators=(",", ":")) + "\n"
     if path.suffix == ".gz":  # a shipped style: gzip'd, with no time stamp, so the same hand gives the same bytes
@@ -164,6 +168,7 @@ def load_sample_hand(path: str | os.PathLike) -> SampleHand:
         glyphs = {str(char): [_sample(s) for s in samples] for char, samples in state["glyphs"].items()}
         baseline, cap_top = float(state["baseline"]), float(state["cap_top"])
         dt_s, pen, jitter = float(state.get("dt_s", 0.02)), float(state.get("pen", 0.0)), float(state.get("jitter", 1.0))
+        advances = {str(c): float(a) for c, a in state.get("advances", {}).items()}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataError(f"{path}: a damaged hand file ({type(exc).__name__}: {exc})") from None
     if not (math.isfinite(baseline) and math.isfinite(cap_top) and baseline > cap_top) or not (dt_s > 0 and math.isfinite(dt_s)):
@@ -173,7 +178,7 @@ def load_sample_hand(path: str | os.PathLike) -> SampleHand:
         raise DataError(f"{path}: a damaged hand file (glyphs {bad[:3] if bad else 'missing'})")
     if not 0.0 <= jitter <= 10.0:
         raise DataError(f"{path}: a damaged hand file (jitter {jitter})")
-    return SampleHand(glyphs, baseline, cap_top, dt_s, pen, str(path), jitter)
+    return SampleHand(glyphs, baseline, cap_top, dt_s, pen, str(path), jitter, advances)
 
 
 def _sample(entry: dict) -> Sample:

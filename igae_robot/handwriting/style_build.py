@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from igae_robot.handwriting.sample_hand import Sample, SampleHand
 from igae_robot.handwriting.template import TEMPLATE_CHARS
 
-__all__ = ["StyleRecipe", "build_style", "render_crops", "CROP", "BASELINE", "CAP_HEIGHT"]
+__all__ = ["StyleRecipe", "build_style", "render_crops", "advance", "CROP", "BASELINE", "CAP_HEIGHT"]
 
 CROP = 128  # pixels of a rendered glyph's square crop: one glyph unit
 BASELINE = 0.62  # glyph units, y down: where the baseline sits (as in a learned hand)
@@ -44,6 +44,7 @@ class StyleRecipe:
     shear: float = 0.04  # small: a letter leaning the wrong way reads as another (an l as a backslash)
     stretch: float = 0.04  # small: a c, o, s, w, x, z is told from its capital by its size alone
     jitter: float = 2.0  # the style's SampleHand.jitter: its samples are bent twice as much as a writer's
+    joins: bool = False  # a joined script: keep each letter's advance, where --connect places the letters
     chars: str = TEMPLATE_CHARS
     seed: int = 0
 
@@ -59,8 +60,7 @@ def _render_one(char: str, path: str, affine: np.ndarray, weight: int) -> np.nda
     baseline in the middle of the crop, bent by ``affine`` (2x2, about the foot), shrunk if it would not fit."""
     foot = np.array([CROP / 2, BASELINE * CROP])
     font = _font(path, CAP_HEIGHT * CROP)
-    left, top, right, bottom = font.getbbox(char, anchor="ms")
-    fit = min(1.0, FIT * CROP / max(1, right - left), 0.95 * foot[1] / max(1, -top), 0.95 * (CROP - foot[1]) / max(1, bottom))
+    fit = _fit(char, font)
     if fit < 1.0:
         font = _font(path, CAP_HEIGHT * CROP, fit)
     image = Image.new("L", (CROP, CROP), 0)
@@ -111,7 +111,22 @@ def build_style(recipe: StyleRecipe) -> SampleHand:
     for char, scored in drawn.items():
         kept = [s for score, s in scored if score >= MIN_FAITH] or [max(scored, key=lambda x: x[0])[1]]
         glyphs[char] = _typical_first(kept, pen_px)
-    return SampleHand(glyphs, BASELINE, BASELINE - CAP_HEIGHT, pen=pen_px / CROP, source=f"style {recipe.name}", jitter=recipe.jitter)
+    advances = {c: advance(c, recipe.fonts[0]) for c in glyphs if c.isalpha()} if recipe.joins else {}
+    return SampleHand(glyphs, BASELINE, BASELINE - CAP_HEIGHT, pen=pen_px / CROP, source=f"style {recipe.name}",
+                      jitter=recipe.jitter, advances=advances)
+
+
+def advance(char: str, path: str) -> float:
+    """The font's advance of ``char`` as rendered (shrunk like the glyph if it had to be), glyph units."""
+    font = _font(path, CAP_HEIGHT * CROP)
+    return float(font.getlength(char)) * _fit(char, font) / CROP
+
+
+def _fit(char: str, font: ImageFont.FreeTypeFont) -> float:
+    """How much a glyph is shrunk to fit the crop (1: not at all), its foot on the baseline in the middle."""
+    left, top, right, bottom = font.getbbox(char, anchor="ms")
+    foot_y = BASELINE * CROP
+    return min(1.0, FIT * CROP / max(1, right - left), 0.95 * foot_y / max(1, -top), 0.95 * (CROP - foot_y) / max(1, bottom))
 
 
 def _faithful(sample: Sample, crop: np.ndarray, pen_px: float) -> float:

@@ -30,6 +30,7 @@ import numpy as np
 from igae_robot.errors import PageError, TextError
 from igae_robot.paper.geometry import Polyline
 from igae_robot.gesture import PEN_DOWN, PEN_UP, Gesture, pen_down
+from igae_robot.handwriting.cursive import cursive_word
 from igae_robot.handwriting.drift import drift, drift_margin
 from igae_robot.handwriting.hand import Hand, builtin_hand, load_any_hand
 from igae_robot.handwriting.fonts import BASELINE as FONT_BASELINE
@@ -101,6 +102,7 @@ class _Glyph:
     left: float  # ink extent in x, glyph units
     right: float
     wobble_mm: float  # baseline offset on the page
+    lead: float = 0.0  # ink left of ``left`` (a script's swash before its advance), glyph units: room at a line's start
 
 
 def load_hands(digits: str | Path | None = None, letters: str | Path | None = None, data_dir: str = "") -> list[Hand]:
@@ -212,7 +214,7 @@ def _place(layout: _Layout, number: int, page: Page, style: WritingStyle) -> She
     placements: list[Placement] = []
     polylines: list[Polyline] = []
     for row, (line, y_off) in enumerate(layout.pages[number]):
-        x = x0 + _indent(_line_width(line, style), width, style.align)
+        x = x0 + _indent(_line_width(line, style), width, style.align) + (line[0][0].lead * line[0][0].scale_mm if line else 0.0)
         row_start = len(placements)
         for word in line:
             start = len(placements)
@@ -278,9 +280,13 @@ def _draw_glyphs(chars: str, hands: Sequence[Hand], style: WritingStyle, rng: np
         points = g.points.copy()
         points[:, 0] += slant * (baseline - points[:, 1])  # lean right above the baseline
         left, right = _ink_extent(points, down)
+        advance = getattr(hands[o], "advances", {}).get(ch) if style.connect and o >= 0 and ch.isalpha() else None
+        if advance:  # joined up, a script's letters stand at its advance, so that one's exit meets the next one's entry
+            left, right = 0.5 - advance / 2, 0.5 + advance / 2 - LETTER_GAP * (baseline - cap_top) / grow[k]
+        lead = max(0.0, left - _ink_extent(points, down)[0])
         wobble = (rng.normal(0.0, 0.05 * m) + sink[k]) * style.size_mm
         scale = style.size_mm * grow[k] / (baseline - cap_top)
-        out.append(_Glyph(ch, points, g.pressure, down, g.dt_s, scale, baseline, left, right, wobble))
+        out.append(_Glyph(ch, points, g.pressure, down, g.dt_s, scale, baseline, left, right, wobble, lead))
     return out
 
 
@@ -340,7 +346,7 @@ def _wrap(words: list[list[_Glyph]], width_mm: float, style: WritingStyle, rng: 
 
 
 def _word_strokes(word: list[_Glyph], placements: list[Placement], connect: bool) -> list[Polyline]:
-    """The pen-down polylines of one word (page mm).  With ``connect``, each run of letters becomes one stroke."""
+    """The pen-down polylines of one word (page mm).  With ``connect``, each run of letters is joined up."""
     out: list[Polyline] = []
     run: list[tuple[_Glyph, Placement]] = []
     for g, place in zip(word, placements):
@@ -357,25 +363,16 @@ def _word_strokes(word: list[_Glyph], placements: list[Placement], connect: bool
 
 
 def _joined(run: list[tuple[_Glyph, Placement]]) -> list[Polyline]:
-    """Letters drawn without lifting the pen: each from its first pen-down step to its last step (the exit
-    stroke the edge term trains towards the right edge, as far as it stays on the canvas), the last letter
-    only to its last pen-down step, and a straight link from each letter's end to the next one's start."""
+    """Letters joined up (:func:`~igae_robot.handwriting.cursive.cursive_word`): each letter's longest pen-down
+    run linked to the next one's in one stroke, then the rest (dots, crossings), each lifted, after the word."""
     if not run:
         return []
-    points, pressure, times = [], [], []
-    t0 = 0.0
-    for k, (g, place) in enumerate(run):
-        down = np.flatnonzero(g.down)
-        stop = len(g.points) if k < len(run) - 1 else down[-1] + 1
-        idx = np.arange(down[0], stop)
-        # Steps off the canvas were never seen by the training loss (the hand lifts the pen there):
-        # the link skips them rather than draw where the model wandered.
-        idx = idx[((g.points[idx] >= 0.0) & (g.points[idx] <= 1.0)).all(axis=1)]
-        points.append(place.to_page(g.points[idx]))
-        pressure.append(g.pressure[idx])
-        times.append(t0 + (idx - idx[0] + 1) * g.dt_s)
-        t0 = times[-1][-1]
-    return [Polyline(np.concatenate(points), np.concatenate(pressure), np.concatenate(times), run[0][1].glyph)]
+    letters = []
+    for g, place in run:
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], g.down.astype(np.int8), [0]))))
+        letters.append([place.to_page(g.points[a:b]) for a, b in zip(edges[::2], edges[1::2])])
+    baselines = [float(place.to_page(np.array([[0.0, g.baseline]]))[0, 1]) for g, place in run]
+    return cursive_word("".join(g.char for g, _ in run), letters, [place.glyph for _, place in run], baselines, run[0][0].dt_s)
 
 
 def _check_inside(polylines: list[Polyline], page: Page) -> None:
