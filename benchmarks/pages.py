@@ -35,6 +35,7 @@ count is marked BUSY); ``--json`` saves every number.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -139,6 +140,8 @@ def child(method: str, scan: Path, out: Path, dpi: float) -> None:
     tic = time.perf_counter()
     try:
         draw = setup(method)
+        gc.collect()  # as `igae vectorize` does after its imports, for every method alike
+        gc.freeze()
         result["setup_s"] = time.perf_counter() - tic
         tic, cpu = time.perf_counter(), _cpu_seconds()
         draw(scan, out, dpi)
