@@ -1,15 +1,17 @@
 """Can an independent reader read igae's handwriting?  Tesseract on sentences written by ``igae handwrite``.
 
     make bench-deps     # tesseract-ocr (Debian), once
-    .venv/bin/python benchmarks/handwriting_ocr.py               # 12 sentences x 3 seeds x 2 modes, ~1-2 min on 2 cores
+    .venv/bin/python benchmarks/handwriting_ocr.py               # 12 sentences x 3 seeds x 4 styles x 2 modes, ~5 min on 2 cores
+    .venv/bin/python benchmarks/handwriting_ocr.py --styles comic model
     .venv/bin/python benchmarks/handwriting_ocr.py --keep /tmp/ocr   # also keep every SVG and PNG
 
 What is measured (issue 15's acceptance):
 
 * each sentence below (ordinary sentences written for this benchmark: mixed case, digits, punctuation) is written
   on one line by :func:`igae_robot.handwriting.writing.write_text` (the library call behind ``igae handwrite``,
-  default style: 6 mm capitals, neatness 0.8) for seeds 0, 1, 2, letter by letter and joined up (``--connect``),
-  and saved as SVG;
+  6 mm capitals, neatness 0.8, slant 6 degrees) in each ``--styles`` (default: the default style, script,
+  rufscript and ``model``, the gesture models igae wrote with before styles) for seeds 0, 1, 2, letter by letter
+  and joined up (``--connect``), and saved as SVG;
 * each SVG is read back by **vpype** (``vpype.read_svg``) and drawn by **Pillow** with a round pen 0.5 mm wide
   (a segment of that width and a disc at every vertex), dark on white, at 300 dpi, with 4 mm of white around the ink;
 * **Tesseract** (Debian ``tesseract-ocr``, ``--psm 7``: one line of text, ``-l eng``) reads each line;
@@ -17,7 +19,7 @@ What is measured (issue 15's acceptance):
   space and typographic quotes and dashes made ASCII (Tesseract writes ’ “ ” — for ' " -);
 * the reference: the same sentences drawn by vpype's ``text`` (Hershey ``futural``, single-stroke) at the same cap
   height, through the same pen, raster and reader;
-* "two seeds differ": each glyph of seed 0 and of seed 1 (letter by letter; the same character at the same place
+* "two seeds differ", per style: each glyph of seed 0 and of seed 1 (letter by letter; the same character at the same place
   in the text), read back from the SVG (its placement maps page mm to glyph units), drawn alone in glyph units on a
   64 px canvas with the same 0.5 mm pen; IoU of the two, mean over all glyphs of all sentences.
 
@@ -47,7 +49,8 @@ import vpype
 from PIL import Image, ImageDraw
 
 from igae_robot.exporters import export_file, read_file
-from igae_robot.handwriting.writing import WritingStyle, load_hands, write_text
+from igae_robot.handwriting.styles import DEFAULT_STYLE, MODEL_STYLE, style_hands, style_names
+from igae_robot.handwriting.writing import WritingStyle, write_text
 from igae_robot.paper.page import Page
 
 SENTENCES = [
@@ -184,24 +187,28 @@ def read_line(lines_mm: list[np.ndarray], png: Path) -> str:
     return tesseract(png)
 
 
-def run(seeds: list[int], work: Path) -> dict:
-    hands = load_hands()
-    modes = {"letter by letter": False, "joined-up (--connect)": True}
+def mode_name(style: str, connect: bool) -> str:
+    return f"{style}{' (default)' if style == DEFAULT_STYLE else ''}, {'joined-up (--connect)' if connect else 'letter by letter'}"
+
+
+def run(seeds: list[int], styles: list[str], work: Path) -> dict:
+    modes = {mode_name(style, connect): (style, connect) for style in styles for connect in (False, True)}
     readings: dict[str, dict[int, list[str]]] = {mode: {s: [] for s in seeds} for mode in modes}
     timing = collections.defaultdict(float)
-    ious: list[float] = []
+    ious: dict[str, list[float]] = {style: [] for style in styles}
     for k, sentence in enumerate(SENTENCES):
-        for mode, connect in modes.items():
+        for mode, (style, connect) in modes.items():
+            hands = style_hands(style)
             for seed in seeds:
                 tic = time.perf_counter()
                 sheet = write_text(sentence, hands, LINE_PAGE, WritingStyle(size_mm=SIZE_MM, connect=connect, seed=seed))
-                svg = export_file(sheet, work / f"s{k:02d}-{'joined' if connect else 'letters'}-seed{seed}.svg", "svg")
+                svg = export_file(sheet, work / f"s{k:02d}-{style}-{'joined' if connect else 'letters'}-seed{seed}.svg", "svg")
                 timing["write"] += time.perf_counter() - tic
                 tic = time.perf_counter()
                 readings[mode][seed].append(read_line(svg_lines_mm(svg), svg.with_suffix(".png")))
                 timing["read"] += time.perf_counter() - tic
-        if len(seeds) > 1:
-            ious += mean_iou(*(glyph_images(work / f"s{k:02d}-letters-seed{s}.svg") for s in seeds[:2]))
+        for style in styles if len(seeds) > 1 else []:
+            ious[style] += mean_iou(*(glyph_images(work / f"s{k:02d}-{style}-letters-seed{s}.svg") for s in seeds[:2]))
         readings.setdefault("Hershey futural (vpype text)", {0: []})[0].append(read_line(hershey_lines_mm(sentence), work / f"s{k:02d}-hershey.png"))
         print(f"  sentence {k + 1}/{len(SENTENCES)} done", file=sys.stderr, flush=True)
     return {"readings": readings, "ious": ious, "timing": dict(timing)}
@@ -218,9 +225,9 @@ def long_text_timing(work: Path, chars: int = 20_000) -> list[str]:
         proc = subprocess.run([sys.executable, "-m", "igae_robot.cli.main", "handwrite", "--file", str(work / "long.txt"),
                                "-o", str(work / f"long.{suffix}"), "--pages"], capture_output=True, text=True, check=True)
         elapsed = time.perf_counter() - tic
-        pages = proc.stderr.count("wrote ")
-        out.append(f"- a {len(text)}-character text, `igae handwrite --file long.txt -o long.{suffix} --pages` (A4, 6 mm): "
-                   f"{pages} pages in {elapsed:.1f} s, interpreter start included")
+        pages = (proc.stdout + proc.stderr).count("wrote ")
+        out.append(f"- a {len(text)}-character text, `igae handwrite --file long.txt -o long.{suffix} --pages` (A4, 6 mm, "
+                   f"default style): {pages} pages in {elapsed:.1f} s, interpreter start included")
     return out
 
 
@@ -234,7 +241,6 @@ def report(result: dict, seeds: list[int], command: str, elapsed_s: float) -> st
         worst_text = f"{SENTENCES[worst]!r} {100 * per_sentence[worst]:.1f}% → {next(iter(by_seed.values()))[worst]!r}"
         rows.append(f"| {mode} | {100 * statistics.mean(per_seed.values()):.2f}% | {seed_text} | {worst_text.replace('|', '/')} |")
         lines.append(_confusions(mode, by_seed))
-    iou = result["ious"]
     head = [
         f"Handwriting read by Tesseract — {datetime.datetime.now().isoformat(timespec='seconds')}, "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {_tesseract_version()}",
@@ -247,9 +253,10 @@ def report(result: dict, seeds: list[int], command: str, elapsed_s: float) -> st
         "|---|---|---|---|",
         *rows,
     ]
-    if iou:
-        head.append(f"| two seeds differ: mean per-glyph IoU, seed {seeds[0]} vs {seeds[1]} (letter by letter, glyph by glyph) "
-                    f"| {statistics.mean(iou):.3f} | {len(iou)} glyphs | median {statistics.median(iou):.3f} |")
+    for style, iou in result["ious"].items():
+        if iou:
+            head.append(f"| two seeds differ ({style}): mean per-glyph IoU, seed {seeds[0]} vs {seeds[1]} (letter by letter, glyph by "
+                        f"glyph) | {statistics.mean(iou):.3f} | {len(iou)} glyphs | median {statistics.median(iou):.3f} |")
     return "\n".join(head + [""] + lines + result.get("long", []))
 
 
@@ -279,6 +286,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--keep", type=Path, help="keep every SVG and PNG in this folder")
+    parser.add_argument("--styles", nargs="+", default=[DEFAULT_STYLE, "script", "rufscript", MODEL_STYLE], choices=style_names(),
+                        help="the styles to read, each letter by letter and joined up")
     args = parser.parse_args()
     if shutil.which("tesseract") is None:
         raise SystemExit("tesseract not found: run `make bench-deps` (Debian tesseract-ocr)")
@@ -286,7 +295,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        result = run(args.seeds, work)
+        result = run(args.seeds, args.styles, work)
         result["long"] = long_text_timing(work)
     command = " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
     print(report(result, args.seeds, command, time.perf_counter() - tic))

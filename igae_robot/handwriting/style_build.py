@@ -45,6 +45,7 @@ class StyleRecipe:
     stretch: float = 0.04  # small: a c, o, s, w, x, z is told from its capital by its size alone
     jitter: float = 2.0  # the style's SampleHand.jitter: its samples are bent twice as much as a writer's
     joins: bool = False  # a joined script: keep each letter's advance, where --connect places the letters
+    dot_weight: int = 2  # pixels a full stop's and a colon's dots are rendered bolder: an OCR drops a font's small dots
     chars: str = TEMPLATE_CHARS
     seed: int = 0
 
@@ -83,13 +84,14 @@ def _affine(rng: np.random.Generator, recipe: StyleRecipe) -> np.ndarray:
 def render_crops(recipe: StyleRecipe) -> tuple[np.ndarray, list[str]]:
     """Every character of the recipe ``samples`` times: crops (N,S,S) of ink and the character of each.
     The first sample of a character is the first font unbent; the others are jittered, fonts in turn.
-    (Not bolder: a stroke wider than the style's pen is drawn by the engine as a filled band.)"""
+    (Not bolder: a stroke wider than the style's pen is drawn by the engine as a filled band; only the dots of
+    . and : are, which the engine fills with a spiral anyway.)"""
     rng = np.random.default_rng(recipe.seed)
     crops, chars = [], []
     for char in recipe.chars:
         for k in range(recipe.samples):
             affine = np.eye(2) if k == 0 else _affine(rng, recipe)
-            crops.append(_render_one(char, recipe.fonts[k % len(recipe.fonts)], affine, 0))
+            crops.append(_render_one(char, recipe.fonts[k % len(recipe.fonts)], affine, recipe.dot_weight if char in ".:" else 0))
             chars.append(char)
     return np.stack(crops), chars
 
