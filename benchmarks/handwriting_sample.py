@@ -1,4 +1,5 @@
-"""Write the README's sample page: docs/handwriting-sample.svg, rendered to docs/handwriting-sample.png.
+"""Write the README's sample pages (docs/handwriting-*.svg, each rendered to a .png): the default style, the
+default style joined up (--connect), the script style joined up, and the old model hand.
 
     python benchmarks/handwriting_sample.py
 
@@ -24,7 +25,7 @@ TEXT = """Dear Ada,
 
 the plotter writes this letter with a pen, one gesture per character: call me at 555 0123 (or 555 0124).
 
-Every letter is sampled anew, so no two are alike. Every word can also be one pen-down stroke (--connect).
+Every letter is sampled anew, so no two are alike. Words can also be joined up (--connect).
 """
 CONNECTED = "handwriting joins the letters of every word"
 
@@ -52,13 +53,17 @@ def main() -> None:
     runs = [
         ("handwriting-sample", [TEXT, "--page", "A5", "--size", "5mm", "--seed", "7"]),
         ("handwriting-connected", [CONNECTED, "--page", "148x50mm", "--margin", "6mm", "--size", "6mm", "--seed", "7", "--connect", "--align", "centre"]),
+        ("handwriting-script", [CONNECTED, "--page", "148x50mm", "--margin", "6mm", "--size", "6mm", "--seed", "7", "--connect", "--align", "centre",
+                                "--style", "script"]),
+        ("handwriting-model", [CONNECTED, "--page", "148x50mm", "--margin", "6mm", "--size", "6mm", "--seed", "7", "--align", "centre",
+                               "--style", "model"]),
     ]
     for name, args in runs:
         tic = time.perf_counter()
         subprocess.run(igae + args + ["-o", str(docs / f"{name}.svg")], check=True)
         print(f"{name}: igae handwrite took {time.perf_counter() - tic:.1f} s (with interpreter start)")
         render_png(docs / f"{name}.svg", docs / f"{name}.png")
-    print("wrote docs/handwriting-sample.{svg,png}, docs/handwriting-connected.{svg,png}")
+    print(f"wrote docs/{{{','.join(name for name, _ in runs)}}}.{{svg,png}}")
 
 
 if __name__ == "__main__":
