@@ -57,6 +57,14 @@ def build_writers(formats: str, machines: list[str]) -> dict:
     return writers
 
 
+def _freeze_imports() -> None:
+    """Everything imported so far (torch, scipy: millions of objects) lives as long as the process; frozen, the
+    collector's full passes skip it.  The trace and the ordering make many small objects, and a full pass
+    over torch's took 0.15 s in the middle of a 1.5 s page."""
+    gc.collect()
+    gc.freeze()
+
+
 def page_fit_steps(page_refine: int | None) -> int:
     """--page-refine checked: the pen engine's fit steps for ink drawn whole (ConfigError when out of range)."""
     from igae_robot.errors import ConfigError
@@ -164,11 +172,7 @@ def vectorize(
         warned[0] += record["status"] != "ok"
         bar.update(task, advance=1, warnings=f"{warned[0]} warnings")
 
-    # Everything imported so far (torch, scipy: millions of objects) lives as long as the process; frozen, the
-    # collector's full passes skip it.  The trace and the ordering make many small objects, and a full pass
-    # over torch's took 0.15 s in the middle of a 1.5 s page.
-    gc.collect()
-    gc.freeze()
+    _freeze_imports()
     try:
         with bar:
             summary = run(found, output, engine, writers, options, on_start, on_record, ranks)
