@@ -160,7 +160,6 @@ def vectorize(
     )
     task = bar.add_task("vectorize", total=None, warnings="0 warnings")
     engine = PenEngine(options.refine_steps, options.refine_lr, page_steps, progress=_page_bar(bar)) if model is None else load_checkpoint(model)
-
     warned = [0]
 
     def on_start(todo: int, skipped: int) -> None:
