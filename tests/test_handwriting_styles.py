@@ -180,3 +180,16 @@ def test_a_joined_body_is_traced_whole_from_where_it_is_entered_to_where_it_is_l
     a = np.array([[0.0, 0.0], [1.0, -3.0]])
     b = np.array([[2.0, -3.0], [3.0, 0.0]])
     assert _joins(a, b, 0.0, 0.0) == (0, 1)  # low down, on the line, rather than the closer pair up high
+
+
+def test_a_learned_hand_is_bent_by_an_affine_only_and_a_style_also_by_a_smooth_bend():
+    (comic,) = style_hands("comic")
+    assert comic.bend == 1.0
+    sample = comic.glyphs["g"][0]
+    for bend, curved in ((0.0, False), (1.0, True)):
+        hand = SampleHand({"g": [sample]}, comic.baseline, comic.cap_top, pen=comic.pen, jitter=2.0, bend=bend)
+        (g,) = hand.write("g", np.random.default_rng(0), neatness=0.2)
+        design = np.concatenate([sample.points, np.ones((len(sample.points), 1))], axis=1)
+        fit, *_ = np.linalg.lstsq(design, g.points, rcond=None)
+        residual = np.abs(design @ fit - g.points).max()
+        assert (residual > 1e-3) == curved, (bend, residual)

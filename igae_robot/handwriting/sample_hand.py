@@ -3,10 +3,10 @@
 A sample-based hand: no model.  It keeps every glyph the writer drew in the template's boxes (three per
 character), as the pen engine vectorized them, and writes a character by choosing one of its samples at random
 and bending it by a small random affine -- rotation, slant, stretch, about the glyph's foot on the baseline --
-and a smooth sine bend, scaled by ``(1 - neatness) * jitter``.  ``neatness`` 1 always draws the character's most
-typical sample (stored first: the one closest to the others), unbent.  The per-character variation is the
-writer's own: the samples differ as the boxes did.  The shipped styles (:mod:`~igae_robot.handwriting.styles`)
-are sample hands too, made from fonts.
+and, in a style, a smooth sine bend, scaled by ``(1 - neatness) * jitter``.  ``neatness`` 1 always draws the
+character's most typical sample (stored first: the one closest to the others), unbent.  The per-character
+variation is the writer's own: the samples differ as the boxes did.  The shipped styles
+(:mod:`~igae_robot.handwriting.styles`) are sample hands too, made from fonts.
 
 It has the interface :func:`~igae_robot.handwriting.writing.write_text` uses of a hand (``knows``, ``write``,
 ``chars``, ``baseline``, ``cap_top``, ``cap_height``, ``source``), in glyph units: a square of the box's height,
@@ -19,9 +19,10 @@ A ``.hand`` file is UTF-8 JSON, torch-free and readable::
      "source": "scan.png", "glyphs": {"a": [{"x": [...], "y": [...], "down": "0111..."}, ...], ...}}
 
 ``x``, ``y`` glyph units (4 decimals), ``down`` one character per step (1: pen down); ``pen`` the writer's median
-stroke width, glyph units; an optional ``jitter`` (default 1) scales the random bend (the shipped styles, made
-from one font, have 2); optional ``advances`` (a script style's): each letter's advance, glyph units, where
-``--connect`` places the letters (the glyph's foot, x = 0.5, in the middle of it).  A name ending in ``.gz`` is the same JSON gzip'd.
+stroke width, glyph units.  Optional: ``jitter`` (default 1) scales the random affine (the shipped styles, made
+from one font, have 2), ``bend`` (default 0) the smooth sine bend (styles: 1), ``advances`` (a script style's)
+each letter's advance in glyph units, where ``--connect`` places the letters (the glyph's foot, x = 0.5, in the
+middle of it).  A name ending in ``.gz`` is the same JSON gzip'd.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class SampleHand:
     pen: float = 0.0  # the writer's median stroke width, glyph units
     source: str = ""
     jitter: float = 1.0  # scales the random bend: a style made from one font needs more than a writer's samples
+    bend: float = 0.0  # scales the smooth sine bend: 0 for a writer's hand (the d of a learned hand came apart into c l)
     advances: dict[str, float] = field(default_factory=dict)  # a script font's advance per character, glyph units (--connect)
     chars: str = field(init=False)
 
@@ -114,7 +116,7 @@ class SampleHand:
         ink = sample.points[sample.down] if sample.down.any() else sample.points
         foot = np.array([(ink[:, 0].min() + ink[:, 0].max()) / 2, self.baseline])
         cycles = rng.normal(0.0, WARP_CYCLES, (2, 2))
-        phase, amplitude = rng.uniform(0.0, 2 * math.pi, 2), rng.normal(0.0, WARP * messiness, 2)
+        phase, amplitude = rng.uniform(0.0, 2 * math.pi, 2), rng.normal(0.0, WARP * messiness * self.bend, 2)
         bend = amplitude * np.sin(2 * math.pi * (sample.points - foot) @ cycles.T + phase)  # (T,2): smooth, per axis
         return (sample.points - foot) @ linear.T + foot + bend
 
@@ -133,6 +135,8 @@ def save_sample_hand(path: str | os.PathLike, hand: SampleHand) -> Path:
     }
     if hand.jitter != 1.0:
         state["jitter"] = hand.jitter
+    if hand.bend:
+        state["bend"] = hand.bend
     if hand.advances:
         state["advances"] = {c: round(a, 5) for c, a in hand.advances.items()}
     path = Path(path)
@@ -169,6 +173,7 @@ def load_sample_hand(path: str | os.PathLike) -> SampleHand:
         baseline, cap_top = float(state["baseline"]), float(state["cap_top"])
         dt_s, pen, jitter = float(state.get("dt_s", 0.02)), float(state.get("pen", 0.0)), float(state.get("jitter", 1.0))
         advances = {str(c): float(a) for c, a in state.get("advances", {}).items()}
+        bend = float(state.get("bend", 0.0))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataError(f"{path}: a damaged hand file ({type(exc).__name__}: {exc})") from None
     if not (math.isfinite(baseline) and math.isfinite(cap_top) and baseline > cap_top) or not (dt_s > 0 and math.isfinite(dt_s)):
@@ -176,9 +181,9 @@ def load_sample_hand(path: str | os.PathLike) -> SampleHand:
     bad = [c for c, s in glyphs.items() if len(c) != 1 or not s]
     if bad or not glyphs:
         raise DataError(f"{path}: a damaged hand file (glyphs {bad[:3] if bad else 'missing'})")
-    if not 0.0 <= jitter <= 10.0:
-        raise DataError(f"{path}: a damaged hand file (jitter {jitter})")
-    return SampleHand(glyphs, baseline, cap_top, dt_s, pen, str(path), jitter, advances)
+    if not (0.0 <= jitter <= 10.0 and 0.0 <= bend <= 10.0):
+        raise DataError(f"{path}: a damaged hand file (jitter {jitter}, bend {bend})")
+    return SampleHand(glyphs, baseline, cap_top, dt_s, pen, str(path), jitter, bend, advances)
 
 
 def _sample(entry: dict) -> Sample:

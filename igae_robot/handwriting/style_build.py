@@ -115,7 +115,7 @@ def build_style(recipe: StyleRecipe) -> SampleHand:
         glyphs[char] = _typical_first(kept, pen_px)
     advances = {c: advance(c, recipe.fonts[0]) for c in glyphs if c.isalpha()} if recipe.joins else {}
     return SampleHand(glyphs, BASELINE, BASELINE - CAP_HEIGHT, pen=pen_px / CROP, source=f"style {recipe.name}",
-                      jitter=recipe.jitter, advances=advances)
+                      jitter=recipe.jitter, bend=1.0, advances=advances)
 
 
 def advance(char: str, path: str) -> float:
