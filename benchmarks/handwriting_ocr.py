@@ -3,6 +3,7 @@
     make bench-deps     # tesseract-ocr (Debian), once
     .venv/bin/python benchmarks/handwriting_ocr.py               # 12 sentences x 3 seeds x 4 styles x 2 modes, ~5 min on 2 cores
     .venv/bin/python benchmarks/handwriting_ocr.py --styles comic model
+    .venv/bin/python benchmarks/handwriting_ocr.py --tuning --no-long   # the sentences the default style was chosen on
     .venv/bin/python benchmarks/handwriting_ocr.py --keep /tmp/ocr   # also keep every SVG and PNG
 
 What is measured (issue 15's acceptance):
@@ -66,6 +67,19 @@ SENTENCES = [
     "Vera sent 3 postcards from Zurich and Kyiv.",
     "Is it 8 or 18 chairs for the party, Mum?",
     "Write to grace@mail.com or call #40-17 \"soon\".",
+]
+# Sentences the default style was chosen on (--tuning), so that the figures above are not fitted to SENTENCES.
+TUNING = [
+    "Grandma keeps 17 jars of plum jam in the cellar.",
+    "Quickly, Felix! The bus leaves at 6:50 sharp.",
+    "Order no. 4823 ships on Monday (via Hamburg).",
+    "Would you water the ferns while I'm away?",
+    "Yes; the wizard gave Olga 9 gold coins & a map.",
+    "Mail bob@post.net about the 3 broken vases.",
+    "Our kitchen clock stopped at 11:05 last night.",
+    "Pavel jogged past the zoo, then went home.",
+    "Dear Xavier, thank you for the 12 lovely tulips!",
+    "Is Kim's \"new\" bike red, blue or #2 green?",
 ]
 SIZE_MM = 6.0  # cap height, the CLI's default
 PEN_MM = 0.5
@@ -288,7 +302,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep every SVG and PNG in this folder")
     parser.add_argument("--styles", nargs="+", default=[DEFAULT_STYLE, "script", "rufscript", MODEL_STYLE], choices=style_names(),
                         help="the styles to read, each letter by letter and joined up")
+    parser.add_argument("--tuning", action="store_true", help="read the TUNING sentences (the default style's choice) instead")
+    parser.add_argument("--no-long", action="store_true", help="skip the 20 000-character timing")
     args = parser.parse_args()
+    if args.tuning:
+        SENTENCES[:] = TUNING
     if shutil.which("tesseract") is None:
         raise SystemExit("tesseract not found: run `make bench-deps` (Debian tesseract-ocr)")
     tic = time.perf_counter()
@@ -296,7 +314,7 @@ def main() -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         result = run(args.seeds, args.styles, work)
-        result["long"] = long_text_timing(work)
+        result["long"] = [] if args.no_long else long_text_timing(work)
     command = " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
     print(report(result, args.seeds, command, time.perf_counter() - tic))
 
