@@ -10,9 +10,10 @@ What is measured (issue 15's acceptance):
 
 * each sentence below (ordinary sentences written for this benchmark: mixed case, digits, punctuation) is written
   on one line by :func:`igae_robot.handwriting.writing.write_text` (the library call behind ``igae handwrite``,
-  6 mm capitals, neatness 0.8, slant 6 degrees) in each ``--styles`` (default: the default style, script,
-  rufscript and ``model``, the gesture models igae wrote with before styles) for seeds 0, 1, 2, letter by letter
-  and joined up (``--connect``), and saved as SVG;
+  6 mm capitals, neatness 0.8, the style's default slant: 6 degrees, 0 for cursive) in each ``--styles``
+  (default: the default style, cursive, script, rufscript and ``model``, the gesture models igae wrote with
+  before styles) for seeds 0, 1, 2, letter by letter and joined up (``--connect``; cursive is always joined),
+  and saved as SVG;
 * each SVG is read back by **vpype** (``vpype.read_svg``) and drawn by **Pillow** with a round pen 0.5 mm wide
   (a segment of that width and a disc at every vertex), dark on white, at 300 dpi, with 4 mm of white around the ink;
 * **Tesseract** (Debian ``tesseract-ocr``, ``--psm 7``: one line of text, ``-l eng``) reads each line;
@@ -50,7 +51,7 @@ import vpype
 from PIL import Image, ImageDraw
 
 from igae_robot.exporters import export_file, read_file
-from igae_robot.handwriting.styles import DEFAULT_STYLE, MODEL_STYLE, style_hands, style_names
+from igae_robot.handwriting.styles import CURSIVE_STYLE, DEFAULT_STYLE, MODEL_STYLE, default_slant, style_hands, style_names
 from igae_robot.handwriting.writing import WritingStyle, write_text
 from igae_robot.paper.page import Page
 
@@ -215,7 +216,8 @@ def run(seeds: list[int], styles: list[str], work: Path) -> dict:
             hands = style_hands(style)
             for seed in seeds:
                 tic = time.perf_counter()
-                sheet = write_text(sentence, hands, LINE_PAGE, WritingStyle(size_mm=SIZE_MM, connect=connect, seed=seed))
+                style_of = WritingStyle(size_mm=SIZE_MM, connect=connect, seed=seed, slant_deg=default_slant(style))
+                sheet = write_text(sentence, hands, LINE_PAGE, style_of)
                 svg = export_file(sheet, work / f"s{k:02d}-{style}-{'joined' if connect else 'letters'}-seed{seed}.svg", "svg")
                 timing["write"] += time.perf_counter() - tic
                 tic = time.perf_counter()
@@ -300,7 +302,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--keep", type=Path, help="keep every SVG and PNG in this folder")
-    parser.add_argument("--styles", nargs="+", default=[DEFAULT_STYLE, "script", "rufscript", MODEL_STYLE], choices=style_names(),
+    parser.add_argument("--styles", nargs="+", default=[DEFAULT_STYLE, CURSIVE_STYLE, "script", "rufscript", MODEL_STYLE], choices=style_names(),
                         help="the styles to read, each letter by letter and joined up")
     parser.add_argument("--tuning", action="store_true", help="read the TUNING sentences (the default style's choice) instead")
     parser.add_argument("--no-long", action="store_true", help="skip the 20 000-character timing")

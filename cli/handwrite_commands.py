@@ -104,7 +104,7 @@ def handwrite(
     align: str = typer.Option("left", help="left, centre or right"),
     seed: int = typer.Option(0, help="the same text and seed give the same file; another seed, other glyphs"),
     neatness: float = typer.Option(0.8, help="1: the most typical glyphs, no jitter; 0: 1.5 times the natural spread"),
-    slant: Optional[float] = typer.Option(None, help="mean slant to the right, degrees (default 6; 0 with --hand: the writer's own)"),
+    slant: Optional[float] = typer.Option(None, help="mean slant to the right, degrees (default 6; 0 with --hand, the writer's own, and for --style cursive)"),
     style: Optional[str] = typer.Option(None, "--style", help="the writing style (see --styles); with --hand, it writes what the hand lacks"),
     styles: bool = typer.Option(False, "--styles", help="list the writing styles and stop"),
     hand: Optional[Path] = typer.Option(None, "--hand", help="a hand learned with `igae hand learn`; characters it lacks come from --style, with a warning"),
@@ -146,7 +146,10 @@ def handwrite(
     default = default_machine(writer)
     profile = load_machine(machine or default) if default or machine else None
     hands = _hands(style, hand, digits_model, letters_model, data_dir, text)
-    slant = (0.0 if hand is not None else 6.0) if slant is None else slant
+    if slant is None:
+        from igae_robot.handwriting.styles import DEFAULT_STYLE, default_slant
+
+        slant = 0.0 if hand is not None else default_slant(style or DEFAULT_STYLE)
     style = WritingStyle(
         size_mm=to_mm(size), line_spacing=line_spacing, width_mm=to_mm(width), align=align.replace("center", "centre"),
         neatness=neatness, slant_deg=slant, connect=connect, fallback=fallback, seed=seed,

@@ -33,10 +33,9 @@ def _one_error_line(result) -> str:
 
 def test_every_shipped_style_loads_knows_the_template_characters_and_is_small():
     names = style_names()
-    assert DEFAULT_STYLE in names and names[-1] == MODEL_STYLE and len(names) >= 3
-    files = sorted(MODELS.glob(f"*{STYLE_SUFFIX}"))
+    assert DEFAULT_STYLE in names and names[-2:] == ("cursive", MODEL_STYLE) and len(files := sorted(MODELS.glob(f"*{STYLE_SUFFIX}"))) >= 2
     assert sum(f.stat().st_size for f in files) < 1_000_000
-    for name in names[:-1]:
+    for name in [f.name[: -len(STYLE_SUFFIX)] for f in files]:
         (hand,) = style_hands(name)
         assert isinstance(hand, SampleHand) and set(TEMPLATE_CHARS) <= set(hand.chars), name
         assert all(len(hand.glyphs[c]) >= 2 for c in "aeMW0."), name  # several samples: variation
@@ -193,3 +192,31 @@ def test_a_learned_hand_is_bent_by_an_affine_only_and_a_style_also_by_a_smooth_b
         fit, *_ = np.linalg.lstsq(design, g.points, rcond=None)
         residual = np.abs(design @ fit - g.points).max()
         assert (residual > 1e-3) == curved, (bend, residual)
+
+
+def test_cursive_draws_each_word_whole_the_same_for_one_seed_and_differently_for_another(tmp_path):
+    """The cursive style: one placement per word, labelled with its first letter; its longest stroke (the joined
+    body) first; byte-identical files for one seed, other drawings for another."""
+    text = "minimum jump, 42"
+    paths = {}
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        paths[name] = tmp_path / f"{name}.svg"
+        result = runner.invoke(app, ["handwrite", text, "-o", str(paths[name]), "--style", "cursive", "--seed", str(seed), "--page", "A5"])
+        assert result.exit_code == 0, result.output
+    assert paths["a"].read_bytes() == paths["b"].read_bytes()
+    assert paths["a"].read_bytes() != paths["c"].read_bytes()
+    sheet = read_file(paths["a"])
+    assert [chr(p.label) for p in sheet.placements] == ["m", "j", "4"]
+    first = [p for p in sheet.polylines if p.glyph == sheet.placements[0].glyph]
+    length = [float(np.linalg.norm(np.diff(p.points, axis=0), axis=1).sum()) for p in first]
+    assert length[0] == max(length) and len(first) <= 4  # "minimum": a joined body and its dots
+    ink = first[0].points
+    assert np.ptp(ink[:, 0]) > 0.8 * (np.ptp(np.concatenate([p.points for p in first])[:, 0]))  # the body spans the word
+
+
+def test_cursive_writes_without_the_extra_slant_and_lists_itself():
+    from igae_robot.handwriting.styles import CURSIVE_STYLE, default_slant
+
+    assert CURSIVE_STYLE in style_names() and default_slant(CURSIVE_STYLE) == 0.0 and default_slant(DEFAULT_STYLE) == 6.0
+    (hand,) = style_hands(CURSIVE_STYLE)
+    assert hand.whole_words and hand.knows("Hello,") and hand.knows("world!") and not hand.knows("café")

@@ -179,9 +179,10 @@ def _lay_out(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle, 
         raise PageError(f"{page.describe()} holds no line at --size {format_number(style.size_mm)}mm; use a smaller --size or a larger page")
     rng = np.random.default_rng(style.seed)
     paragraphs = [[line.split() for line in block.split("\n")] for block in re.split(r"\n\s*\n", text.strip("\n"))]
-    chars = "".join(ch for block in paragraphs for line in block for word in line for ch in word)
-    glyphs = iter(_draw_glyphs(chars, hands, style, rng, lambda done: progress(done, 2 * len(chars)) if progress else None))
-    words = [[[[next(glyphs) for _ in word] for word in line] for line in block] for block in paragraphs]
+    whole = bool(getattr(hands[0], "whole_words", False))  # a hand that draws a word at once, not its letters
+    units = [unit for block in paragraphs for line in block for word in line for unit in ([word] if whole else word)]
+    glyphs = iter(_draw_glyphs(units, hands, style, rng, lambda done: progress(done, 2 * len(units)) if progress else None))
+    words = [[[[next(glyphs) for _ in ([word] if whole else word)] for word in line] for line in block] for block in paragraphs]
     pages: list[list[tuple[list[list[_Glyph]], float]]] = [[]]
     offset, top, count = 0.0, 0.0, 0
     for block in words:
@@ -196,7 +197,7 @@ def _lay_out(text: str, hands: Sequence[Hand], page: Page, style: WritingStyle, 
         offset += PARAGRAPH_GAP * pitch
     while len(pages) > 1 and not any(line for line, _ in pages[-1]):  # blank lines at the end: no blank page
         pages.pop()
-    return _Layout(pages, rng, pitch, int(room // pitch) + 1, count, len(chars), progress, ascent)
+    return _Layout(pages, rng, pitch, int(room // pitch) + 1, count, len(units), progress, ascent)
 
 
 def _ascent(hands: Sequence[Hand]) -> float:
@@ -220,7 +221,7 @@ def _place(layout: _Layout, number: int, page: Page, style: WritingStyle) -> She
             start = len(placements)
             for glyph in word:
                 n = len(placements)
-                placements.append(Placement(n, ord(glyph.char), glyph.scale_mm, x - glyph.left * glyph.scale_mm,
+                placements.append(Placement(n, ord(glyph.char[0]), glyph.scale_mm, x - glyph.left * glyph.scale_mm,
                                             first + y_off + glyph.wobble_mm - glyph.baseline * glyph.scale_mm, row, n - row_start))
                 x += (glyph.right - glyph.left) * glyph.scale_mm + _letter_gap(style, rng)
             polylines += _word_strokes(word, placements[start:], style.connect)
@@ -254,9 +255,10 @@ def _font_has(ch: str, glyph_polylines) -> bool:
         return False
 
 
-def _draw_glyphs(chars: str, hands: Sequence[Hand], style: WritingStyle, rng: np.random.Generator,
+def _draw_glyphs(chars: Sequence[str], hands: Sequence[Hand], style: WritingStyle, rng: np.random.Generator,
                  progress: Callable[[int], None]) -> list[_Glyph]:
-    """One sampled gesture per character, each hand writing its characters in text order (deterministic),
+    """One sampled gesture per character (per word, for a hand that writes whole words), each hand writing its
+    characters in text order (deterministic),
     :data:`WRITE_BATCH` at a time (``progress(done)`` after each batch)."""
     owner = [next((i for i, h in enumerate(hands) if h.knows(ch)), -1) for ch in chars]
     gestures: list[Gesture | None] = [None] * len(chars)
@@ -265,7 +267,7 @@ def _draw_glyphs(chars: str, hands: Sequence[Hand], style: WritingStyle, rng: np
         index = [k for k, o in enumerate(owner) if o == i]
         for b in range(0, len(index), WRITE_BATCH):  # the hand draws from rng character by character: batches change nothing
             batch = index[b : b + WRITE_BATCH]
-            for k, g in zip(batch, hand.write("".join(chars[k] for k in batch), rng, style.neatness)):
+            for k, g in zip(batch, hand.write([chars[k] for k in batch], rng, style.neatness)):
                 gestures[k] = g
             done += len(batch)
             progress(done)
