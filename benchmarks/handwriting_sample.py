@@ -1,5 +1,5 @@
 """Write the README's sample pages (docs/handwriting-*.svg, each rendered to a .png): the default style, the
-default style joined up (--connect), the script style joined up, and the old model hand.
+default style joined up (--connect), the script style joined up, the cursive style and the old model hand.
 
     python benchmarks/handwriting_sample.py
 
@@ -55,6 +55,8 @@ def main() -> None:
         ("handwriting-connected", [CONNECTED, "--page", "148x50mm", "--margin", "6mm", "--size", "6mm", "--seed", "7", "--connect", "--align", "centre"]),
         ("handwriting-script", [CONNECTED, "--page", "148x50mm", "--margin", "6mm", "--size", "6mm", "--seed", "7", "--connect", "--align", "centre",
                                 "--style", "script"]),
+        ("handwriting-cursive", [CONNECTED, "--page", "148x50mm", "--margin", "6mm", "--size", "6mm", "--seed", "7", "--align", "centre",
+                                 "--style", "cursive"]),
         ("handwriting-model", [CONNECTED, "--page", "148x50mm", "--margin", "6mm", "--size", "6mm", "--seed", "7", "--align", "centre",
                                "--style", "model"]),
     ]

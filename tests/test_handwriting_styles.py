@@ -220,3 +220,17 @@ def test_cursive_writes_without_the_extra_slant_and_lists_itself():
     assert CURSIVE_STYLE in style_names() and default_slant(CURSIVE_STYLE) == 0.0 and default_slant(DEFAULT_STYLE) == 6.0
     (hand,) = style_hands(CURSIVE_STYLE)
     assert hand.whole_words and hand.knows("Hello,") and hand.knows("world!") and not hand.knows("café")
+
+
+def test_touching_runs_are_joined_into_one_stroke_and_far_ones_are_not():
+    from igae_robot.handwriting.cursive import touching_chains
+
+    left = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    crossing = np.stack([np.ones(5), np.linspace(-1.0, 1.0, 5)], axis=1)  # meets the left run in its middle
+    far = np.array([[9.0, 0.0], [10.0, 0.0]])
+    chains = touching_chains([far, crossing, left], reach=0.1)
+    assert len(chains) == 2 and np.array_equal(chains[1], far)
+    joined = chains[0]
+    for run in (left, crossing):
+        assert all(np.linalg.norm(joined - p, axis=1).min() == 0 for p in run)  # every point drawn
+    assert np.linalg.norm(np.diff(joined, axis=0), axis=1).max() <= 1.0 + 1e-9  # no long link added

@@ -21,7 +21,7 @@ import numpy as np
 
 from igae_robot.paper.geometry import Polyline
 
-__all__ = ["cursive_word", "LINE_PULL"]
+__all__ = ["cursive_word", "touching_chains", "LINE_PULL"]
 
 LINE_PULL = 0.5  # mm of link length a join point's height off the baseline counts as, per mm
 HIGH_EXITS = set("ovwr")  # letters a cursive hand leaves at the top: joined at the bottom, an o reads as an a
@@ -31,11 +31,11 @@ def _length(run: np.ndarray) -> float:
     return float(np.linalg.norm(np.diff(run, axis=0), axis=1).sum()) if len(run) > 1 else 0.0
 
 
-def _joins(a: np.ndarray, b: np.ndarray, base_a: float, base_b: float) -> tuple[int, int]:
+def _joins(a: np.ndarray, b: np.ndarray, base_a: float, base_b: float, pull: float = LINE_PULL) -> tuple[int, int]:
     """Where to join body ``a`` to the next body ``b`` (N,2)/(M,2) page mm: the indices of the closest pair,
-    each point's distance from its baseline (page y) counting ``LINE_PULL`` times."""
+    each point's distance from its baseline (page y) counting ``pull`` times."""
     cost = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)
-    cost += LINE_PULL * (np.abs(a[:, 1] - base_a)[:, None] + np.abs(b[:, 1] - base_b)[None, :])
+    cost += pull * (np.abs(a[:, 1] - base_a)[:, None] + np.abs(b[:, 1] - base_b)[None, :])
     i, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
     return int(i), int(j)
 
@@ -59,14 +59,30 @@ def cursive_word(chars: str, letters: list[list[np.ndarray]], glyphs: list[int],
     mains = [int(np.argmax([_length(r) for r in runs])) for runs in letters]
     bodies = [runs[m] for runs, m in zip(letters, mains)]
     lines = [(float(a[:, 1].min()),) * 2 if c in HIGH_EXITS else (ya, yb) for a, c, ya, yb in zip(bodies, chars, baselines, baselines[1:])]
-    joins = [_joins(a, b, *line) for a, b, line in zip(bodies, bodies[1:], lines)]
-    enters = [0] + [j for _, j in joins]
-    leaves: list[int | None] = [i for i, _ in joins] + [None]
-    points = np.concatenate([_trace(b, e, x) for b, e, x in zip(bodies, enters, leaves)])
-    out = [_polyline(points, glyphs[0], dt_s)]
+    out = [_polyline(_path(bodies, [_joins(a, b, *line) for a, b, line in zip(bodies, bodies[1:], lines)]), glyphs[0], dt_s)]
     for runs, m, glyph in zip(letters, mains, glyphs):
         out += [_polyline(r, glyph, dt_s) for k, r in enumerate(runs) if k != m]
     return out
+
+
+def _path(bodies: list[np.ndarray], joins: list[tuple[int, int]]) -> np.ndarray:
+    """The bodies traced in turn, each from where the join before it enters to where the join after it leaves."""
+    enters = [0] + [j for _, j in joins]
+    leaves: list[int | None] = [i for i, _ in joins] + [None]
+    return np.concatenate([_trace(b, e, x) for b, e, x in zip(bodies, enters, leaves)])
+
+
+def touching_chains(runs: list[np.ndarray], reach: float) -> list[np.ndarray]:
+    """The pen-down runs (N,2) of one drawing as few strokes: taken left to right (by their leftmost point), a run
+    that comes within ``reach`` of the run before it is joined to it (through their closest points, each traced
+    whole, so nothing is drawn but a link shorter than ``reach``), else it starts a stroke of its own."""
+    chains: list[list[np.ndarray]] = []
+    for run in sorted(runs, key=lambda r: float(r[:, 0].min())):
+        if chains and np.linalg.norm(chains[-1][-1][:, None, :] - run[None, :, :], axis=2).min() <= reach:
+            chains[-1].append(run)
+        else:
+            chains.append([run])
+    return [_path(c, [_joins(a, b, 0.0, 0.0, pull=0.0) for a, b in zip(c, c[1:])]) for c in chains]
 
 
 def _polyline(points: np.ndarray, glyph: int, dt_s: float) -> Polyline:

@@ -87,7 +87,7 @@ def describe_styles() -> list[str]:
             continue
         if name == CURSIVE_STYLE:
             lines.append(f"{name}{mark}: whole words of Dancing Script drawn by the pen engine as they are written, "
-                         "always joined up (slower: about 5 ms a character)")
+                         "always joined up (slower: about 10 ms a character)")
             continue
         state = json.loads(gzip.decompress((_folder() / f"{name}{STYLE_SUFFIX}").read_bytes()))
         lines.append(f"{name}{mark}: {state['source']}; {len(state['glyphs'])} characters")
