@@ -10,7 +10,12 @@ skeleton tracer; each drawing is compared with the writer's:
 * **strokes**: pen-down strokes per drawing, and how often the count equals the writer's;
 * **start**: distance from the drawing's first point to the writer's first point, pixels (glyphs are ~60 px);
 * **direction**: of the drawing's pen-down length, the share that runs the same way (cosine > 0) as the
-  nearest piece of the writer's strokes -- 0.5 is a coin toss, 1 is the writer's direction everywhere.
+  nearest piece of the writer's strokes -- 0.5 is a coin toss, 1 is the writer's direction everywhere;
+* **first stroke**: how often the drawing's first stroke runs along the writer's first stroke (its middle
+  within 1/8 of the glyph of the writer's first stroke).
+
+The engine is shown twice: with the pen habit (stroke direction and order learned from the writers of
+``background_small1``, igae_robot/images/pen_habit.py) and with its planner's own order, as before.
 
 Pixel (row, col) = (-y, x) (SOURCE.md of the data set).
 """
@@ -62,13 +67,17 @@ def _strokes(text: str) -> list[np.ndarray]:
     return out
 
 
-def engine(ink: np.ndarray) -> list[np.ndarray]:
+def engine(ink: np.ndarray, habit: bool = True) -> list[np.ndarray]:
+    """The pen engine's drawing of a glyph as vectorize makes it (``habit`` False: the planner's own order and
+    directions, as before the pen habit)."""
     from igae_robot.images.trace import median_stroke_width, trace_strokes
     from igae_robot.model.pen_fit import fit_drawings, to_steps
+    from igae_robot.vectorize.engines import glyph_strokes
 
     pen = median_stroke_width(ink > 0.5)
-    start = to_steps(trace_strokes(ink > 0.5, pen), max(1.0, pen / 2))
-    return fit_drawings([start], ink[None], pen)[0].strokes()
+    strokes = glyph_strokes(ink > 0.5, pen) if habit else trace_strokes(ink > 0.5, pen)
+    start = to_steps(strokes, max(1.0, pen / 2))
+    return fit_drawings([start], (ink > 0.5)[None].astype(np.float32), pen)[0].strokes()
 
 
 def direction_agreement(drawing: list[np.ndarray], writer: list[np.ndarray]) -> float:
@@ -87,12 +96,26 @@ def direction_agreement(drawing: list[np.ndarray], writer: list[np.ndarray]) -> 
     return agree / total if total else float("nan")
 
 
+FIRST_PX = 8.0  # a drawing's first stroke "is" the writer's first when its middle is this close to it (glyphs ~60 px)
+
+
+def first_stroke_agrees(drawing: list[np.ndarray], writer: list[np.ndarray]) -> float:
+    """1 when the middle (by arc length) of the drawing's first stroke lies within FIRST_PX of the writer's first."""
+    if not drawing or not writer:
+        return float("nan")
+    stroke = drawing[0]
+    arc = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(stroke, axis=0), axis=1))]
+    middle = stroke[int(np.searchsorted(arc, arc[-1] / 2))]
+    return float(np.linalg.norm(writer[0] - middle, axis=1).min() <= FIRST_PX)
+
+
 def compare(drawing: list[np.ndarray], writer: list[np.ndarray]) -> dict:
     return {
         "strokes": len(drawing),
         "same_count": float(len(drawing) == len(writer)),
         "start_px": float(np.linalg.norm(drawing[0][0] - writer[0][0])) if drawing else float("nan"),
         "direction": direction_agreement(drawing, writer),
+        "first": first_stroke_agrees(drawing, writer),
     }
 
 
@@ -105,14 +128,16 @@ def main() -> None:
     print(f"# draw like a person: {len(data)} held-out Omniglot drawings ({', '.join(HELD_OUT)}), {time.strftime('%Y-%m-%d')}, "
           f"load average {os.getloadavg()[0]:.1f}\n")
     writer_strokes = np.mean([len(w) for _, w in data])
-    print("| method | strokes / drawing | same count as the writer | start distance px (median) | direction agreement |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| the writers | {writer_strokes:.2f} | 1.00 | 0 | 1.00 |")
-    for name, draw in (("igae pen engine", engine), ("skeleton", lambda ink: skeleton_polylines(ink > 0.5))):
+    print("| method | strokes / drawing | same count as the writer | start distance px (median) | direction agreement | first stroke is the writer's |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| the writers | {writer_strokes:.2f} | 1.00 | 0 | 1.00 | 1.00 |")
+    methods = (("igae pen engine, pen habit (default)", engine), ("igae pen engine, planner's order", lambda ink: engine(ink, False)),
+               ("skeleton", lambda ink: skeleton_polylines(ink > 0.5)))
+    for name, draw in methods:
         rows = [compare(draw(ink), writer) for ink, writer in data]
         mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
         start = float(np.nanmedian([r["start_px"] for r in rows]))
-        print(f"| {name} | {mean['strokes']:.2f} | {mean['same_count']:.2f} | {start:.1f} | {mean['direction']:.2f} |", flush=True)
+        print(f"| {name} | {mean['strokes']:.2f} | {mean['same_count']:.2f} | {start:.1f} | {mean['direction']:.2f} | {mean['first']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

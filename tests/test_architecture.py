@@ -214,7 +214,8 @@ def test_wheel_installs_one_namespace(wheel_names):
     top = {n.split("/")[0] for n in wheel_names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"igae_robot"}, top
     for needed in ("igae_robot/cli/main.py", "igae_robot/exporters/__init__.py", "igae_robot/presets/igae.toml",
-                   "igae_robot/presets/static.toml", "igae_robot/presets/dynamic.toml"):
+                   "igae_robot/presets/static.toml", "igae_robot/presets/dynamic.toml",
+                   "igae_robot/images/pen_habit.json", "igae_robot/handwriting/models/comic.hand.gz"):
         assert needed in wheel_names, needed
 
 

@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from igae_robot.gesture import Gesture
+from igae_robot.images.pen_habit import load_pen_habit
 from igae_robot.images.trace import trace_strokes
 from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.model.encode import glyph_box, read_inked
@@ -34,7 +35,7 @@ from igae_robot.model.tensors import GestureTensors
 from igae_robot.vectorize.options import VectorizeOptions
 from igae_robot.vectorize.stages import Crop
 
-__all__ = ["ModelEngine", "PenEngine", "PAGE_FIT_STEPS", "PEN_CANVAS", "PEN_FIT_STEPS", "draw_whole", "pen_gestures", "read_pen_glyphs"]
+__all__ = ["ModelEngine", "PenEngine", "PAGE_FIT_STEPS", "PEN_CANVAS", "PEN_FIT_STEPS", "draw_whole", "glyph_strokes", "pen_gestures", "read_pen_glyphs"]
 
 # The pen engine's glyph crop, pixels: a 28-pixel digit is drawn at 4x (its strokes about 8 pixels
 # wide, enough for the fit to place lines to a fraction of a pixel), a 105-pixel Omniglot drawing at
@@ -146,12 +147,19 @@ class PenEngine:
 
     def _fit_crops(self, glyphs: np.ndarray, pen_px: np.ndarray) -> list[PenDrawing]:
         """A batch of crops (B,S,S) traced and fitted together."""
-        drawings = [to_steps(trace_strokes(g > 0.5, p), max(1.0, p / 2)) for g, p in zip(glyphs, pen_px)]
+        drawings = [to_steps(glyph_strokes(g > 0.5, p), max(1.0, p / 2)) for g, p in zip(glyphs, pen_px)]
         # The ink a pen can reproduce is ink or paper: fitted to the crop's grey levels, the drawing of a
         # 28-px glyph (upsampled 4x, every edge grey) scored 0.776 on Omniglot and 0.643 on noisy
         # handwriting faces, fitted to the crop binarised at 0.5 0.914 and 0.846 (30 each, seed 2026).
         ink = (glyphs > 0.5).astype(np.float32)
         return fit_drawings(drawings, ink, pen_px, self.fit_steps, self.lr_px)
+
+
+def glyph_strokes(binary: np.ndarray, pen_px: float) -> list[np.ndarray]:
+    """A glyph's centreline strokes, each run the way people draw it and in the order they would
+    (:mod:`~igae_robot.images.pen_habit`, learned from Omniglot's writers).  Pages and drawings larger than a
+    glyph keep the planner's order: top first, then left to right, piece by piece."""
+    return load_pen_habit().arrange(trace_strokes(binary, pen_px))
 
 
 def draw_whole(
