@@ -38,23 +38,26 @@ CSS_PX_PER_MM = 96 / 25.4
 @click.option("--line-spacing", type=vpype_cli.FloatType(), default=1.5, help="distance of lines, in line heights")
 @click.option("--seed", type=vpype_cli.IntegerType(), default=0, help="the same text and seed give the same strokes")
 @click.option("--neatness", type=vpype_cli.FloatType(), default=0.8, help="1: the most typical glyphs; 0: 1.5 times the natural spread")
-@click.option("--slant", type=vpype_cli.FloatType(), default=6.0, help="mean slant to the right, degrees")
+@click.option("--slant", type=vpype_cli.FloatType(), default=None, help="mean slant to the right, degrees (default: the style's)")
+@click.option("--style", "style_name", type=vpype_cli.TextType(), default=None, help="the writing style (`igae handwrite --styles`)")
 @click.option("--connect", is_flag=True, help="join the letters of each word into one stroke")
-@click.option("--fallback", is_flag=True, help="draw characters no model knows from a single-stroke font")
+@click.option("--fallback", is_flag=True, help="draw characters the style lacks from a single-stroke font")
 @vpype_cli.generator
-def igae_handwrite(text, size, width, line_spacing, seed, neatness, slant, connect, fallback) -> vp.LineCollection:
+def igae_handwrite(text, size, width, line_spacing, seed, neatness, slant, style_name, connect, fallback) -> vp.LineCollection:
     """Write TEXT as igae handwriting (same options as `igae handwrite`), one layer of strokes."""
-    from igae_robot.handwriting.writing import WritingStyle, load_hands, write_text
+    from igae_robot.handwriting.styles import DEFAULT_STYLE, default_slant, style_hands
+    from igae_robot.handwriting.writing import WritingStyle, write_text
     from igae_robot.paper.page import Page
     from igae_robot.units import to_mm
 
     with _user_errors():
         width_mm = to_mm(width)
+        name = style_name or DEFAULT_STYLE
         style = WritingStyle(size_mm=to_mm(size), line_spacing=line_spacing, width_mm=width_mm, neatness=neatness,
-                             slant_deg=slant, connect=connect, fallback=fallback, seed=seed)
+                             slant_deg=default_slant(name) if slant is None else slant, connect=connect, fallback=fallback, seed=seed)
         # A page as tall as a long letter needs: vpype lays out (`layout`) and pages the document itself.
         page = Page(width_mm, 10_000.0, 0.0, "vpype")
-        sheet = write_text(text, load_hands(), page, style)
+        sheet = write_text(text, style_hands(name), page, style)
     return _lines([p.points for p in sheet.polylines], CSS_PX_PER_MM)
 
 

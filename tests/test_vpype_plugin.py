@@ -68,6 +68,8 @@ def test_errors_are_one_line(tmp_path):
     assert missing.returncode != 0 and "nope.png: no such image file" in missing.stderr
     unknown = _vpype("igae-handwrite", "tea ☕", "stat", cwd=tmp_path)
     assert unknown.returncode != 0 and "Traceback" not in unknown.stderr and "☕" in unknown.stderr
+    style = _vpype("igae-handwrite", "--style", "gothic", "tea", "stat", cwd=tmp_path)
+    assert style.returncode != 0 and "Traceback" not in style.stderr and "unknown style 'gothic'" in style.stderr
 
 
 def test_forfile_gives_each_scan_a_layer_of_its_own(tmp_path):
