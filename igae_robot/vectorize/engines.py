@@ -124,7 +124,8 @@ class PenEngine:
         return Crop(self.size, round(self.size * 5 / 7), 32.0, native=True)
 
     def key(self, h: "hashlib._Hash") -> None:
-        h.update(repr(("pen engine", 2, self.fit_steps, self.page_fit_steps, self.lr_px, self.size, self.dt_s)).encode())
+        # 3: the pen habit orders glyph strokes, and pages are fitted in 384-px windows (session 6): other files.
+        h.update(repr(("pen engine", 3, self.fit_steps, self.page_fit_steps, self.lr_px, self.size, self.dt_s)).encode())
 
     def prepare(self, device: str) -> None:
         pass  # the fit runs on the CPU: a glyph's few hundred steps are too small a job for a GPU launch
