@@ -117,11 +117,22 @@ def stroke_graph(binary: np.ndarray, skel: np.ndarray | None = None) -> StrokeGr
     for k in first[~has_node[found]]:
         n_clusters += 1
         clusters.ravel()[flat[k]] = n_clusters
-    centres = ndimage.center_of_mass(skel, clusters, range(1, n_clusters + 1))
-    nodes = np.array([(j + 0.5, i + 0.5) for i, j in centres], dtype=np.float64).reshape(-1, 2)
+    nodes = _cluster_centres(clusters, n_clusters)
     edges = _edges(skel, clusters, nodes)
     joined = {a for a, _, _ in edges} | {b for _, b, _ in edges}
     return StrokeGraph(nodes, edges, [k for k in range(len(nodes)) if k not in joined])
+
+
+def _cluster_centres(clusters: np.ndarray, count: int) -> np.ndarray:
+    """The centre (x, y) of each labelled cluster 1..count, pixel centres at +0.5: ndimage.center_of_mass's
+    value (sums of whole pixel indices are exact either way), from one bincount instead of its per-label pass."""
+    flat = np.flatnonzero(clusters)
+    labels = clusters.ravel()[flat]
+    rows, cols = np.divmod(flat, clusters.shape[1])
+    size = np.bincount(labels, minlength=count + 1)[1:].astype(np.float64)
+    x = np.bincount(labels, weights=cols, minlength=count + 1)[1:] / size
+    y = np.bincount(labels, weights=rows, minlength=count + 1)[1:] / size
+    return np.column_stack([x + 0.5, y + 0.5]).reshape(-1, 2)
 
 
 def _edges(skel: np.ndarray, clusters: np.ndarray, nodes: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
