@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from igae_robot.images.stroke_graph import path_length
 from igae_robot.paper.geometry import Polyline
 
 __all__ = ["cursive_word", "touching_chains", "LINE_PULL"]
 
 LINE_PULL = 0.5  # mm of link length a join point's height off the baseline counts as, per mm
 HIGH_EXITS = set("ovwr")  # letters a cursive hand leaves at the top: joined at the bottom, an o reads as an a
-
-
-def _length(run: np.ndarray) -> float:
-    return float(np.linalg.norm(np.diff(run, axis=0), axis=1).sum()) if len(run) > 1 else 0.0
 
 
 def _joins(a: np.ndarray, b: np.ndarray, base_a: float, base_b: float, pull: float = LINE_PULL) -> tuple[int, int]:
@@ -56,7 +53,7 @@ def cursive_word(chars: str, letters: list[list[np.ndarray]], glyphs: list[int],
     ``glyphs`` their placement numbers, ``baselines`` the page y of their baselines.  Returns the joined stroke
     (labelled with the first letter's glyph), then every mark (labelled with its own letter's glyph), each drawn
     ``dt_s`` seconds per point."""
-    mains = [int(np.argmax([_length(r) for r in runs])) for runs in letters]
+    mains = [int(np.argmax([path_length(r) for r in runs])) for runs in letters]
     bodies = [runs[m] for runs, m in zip(letters, mains)]
     lines = [(float(a[:, 1].min()),) * 2 if c in HIGH_EXITS else (ya, yb) for a, c, ya, yb in zip(bodies, chars, baselines, baselines[1:])]
     out = [_polyline(_path(bodies, [_joins(a, b, *line) for a, b, line in zip(bodies, bodies[1:], lines)]), glyphs[0], dt_s)]

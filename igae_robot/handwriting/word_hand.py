@@ -32,6 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 from igae_robot.errors import ConfigError
 from igae_robot.gesture import Gesture
 from igae_robot.handwriting.cursive import touching_chains
+from igae_robot.images.stroke_graph import path_length
 
 __all__ = ["WordHand", "CURSIVE_FONT"]
 
@@ -81,11 +82,13 @@ class WordHand:
         for word in words:
             affine = self._affine(rng, 1.0 - neatness)
             ink = self._render(word)
-            drawing = draw_whole(ink, median_stroke_width(ink > 0.5))  # runs split where strokes meet
+            pen = median_stroke_width(ink > 0.5)
+            drawing = draw_whole(ink, pen)  # runs split where strokes meet
             runs = [r for r in drawing.strokes() if len(r)]
-            body = [r for r in runs if _length(r) >= MARK_CAPS * CAP_PX]
-            marks = sorted((r for r in runs if _length(r) < MARK_CAPS * CAP_PX), key=lambda r: float(r[:, 0].mean()))
-            runs = touching_chains(body, REACH_PENS * median_stroke_width(ink > 0.5)) + marks  # dots and bars after the word
+            is_mark = [path_length(r) < MARK_CAPS * CAP_PX for r in runs]
+            body = [r for r, mark in zip(runs, is_mark) if not mark]
+            marks = sorted((r for r, mark in zip(runs, is_mark) if mark), key=lambda r: float(r[:, 0].mean()))
+            runs = touching_chains(body, REACH_PENS * pen) + marks  # dots and bars after the word
             points = np.concatenate([np.concatenate([r[:1], r]) for r in runs])[1:] / CAP_PX
             points = (points - foot) @ affine.T + foot  # bent after drawing: a resampled ink was traced worse
             down = np.concatenate([np.r_[False, np.ones(len(r), dtype=bool)] for r in runs])[1:]
@@ -107,7 +110,3 @@ class WordHand:
         image = Image.new("L", (math.ceil(font.getlength(word) + 3 * CAP_PX), math.ceil(3.2 * CAP_PX)), 0)
         ImageDraw.Draw(image).text((CAP_PX, self.baseline * CAP_PX), word, fill=255, font=font, anchor="ls")
         return np.asarray(image, np.float32) / 255.0
-
-
-def _length(run: np.ndarray) -> float:
-    return float(np.linalg.norm(np.diff(run, axis=0), axis=1).sum()) if len(run) > 1 else 0.0
