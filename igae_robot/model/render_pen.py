@@ -352,9 +352,10 @@ def render_pen_fast(xy: Tensor, down: Tensor, width: Tensor, size: tuple[int, in
 
     Each piece of weight > 0 is evaluated only on the pixels within its radius + ``margin_edges`` edges
     (default 14: 3.5 px) of its bounding box (beyond, its coverage is below sigmoid(-14) = 8.3e-7, so the
-    canvas moves by less than that; a caller that needs less, like a fit, may pass fewer); pieces of weight 0 are never evaluated (they never win a pixel).  A glyph with a
-    non-finite input renders as NaN.  Half precision is rendered in float32.  Pure torch ops, so CUDA
-    tensors work too (not yet run on a GPU); no second derivatives."""
+    canvas moves by less than that; a caller that needs less, like a fit, may pass fewer); pieces of
+    weight 0 are never evaluated (they never win a pixel).  A glyph with a non-finite input renders as NaN.
+    Half precision is rendered in float32.  Pure torch ops, so CUDA tensors work too (not yet run on a GPU);
+    no second derivatives."""
     b, t, h, w = _check(xy, down, width, size)
     dtype = torch.promote_types(xy.dtype, torch.float32)
     xy, down, width = xy.to(dtype), down.to(dtype), width.to(dtype)
