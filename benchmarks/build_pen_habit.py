@@ -13,38 +13,28 @@ stroke and its reverse, a pair and its swap, are the two classes.  See igae_robo
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import zipfile
-from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from draw_like_a_person import DATA, HELD_OUT
+from draw_like_a_person import _strokes as writer_strokes
 from igae_robot.images.pen_habit import HABIT_FILE, PenHabit, direction_features, order_features
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"
-HELD_OUT = ("Japanese_(katakana)", "Sanskrit", "Tagalog")
 MIN_POINTS = 2
 
 
 def writers_strokes(subset: str, alphabets: tuple[str, ...] | None = None) -> list[list[np.ndarray]]:
     """Every drawing of ``subset`` (optionally only ``alphabets``) as its strokes in drawing order, (N,2) pixels,
-    y down; strokes of one point (taps) are left out."""
+    y down (read as benchmarks/draw_like_a_person.py reads them); strokes of one point (taps) are left out."""
     drawings = []
     with zipfile.ZipFile(DATA / f"strokes_{subset}.zip") as z:
         for name in sorted(n for n in z.namelist() if n.endswith(".txt")):
             if alphabets is not None and name.split("/")[1] not in alphabets:
                 continue
-            strokes, current = [], []
-            for line in io.TextIOWrapper(z.open(name), encoding="ascii"):
-                line = line.strip()
-                if line == "BREAK":
-                    if len(current) >= MIN_POINTS:
-                        strokes.append(np.array(current)[:, :2] * [1, -1])
-                    current = []
-                elif line and line != "START":
-                    current.append([float(v) for v in line.split(",")])
+            strokes = [s for s in writer_strokes(z.read(name).decode("ascii")) if len(s) >= MIN_POINTS]
             if strokes:
                 drawings.append(strokes)
     return drawings
