@@ -112,3 +112,22 @@ def test_a_large_page_s_stroke_width_is_measured_on_bands_of_it(monkeypatch):
     monkeypatch.setattr(trace, "WIDTH_SAMPLE_PIXELS", 40_000)  # bands of 64 rows, a third of the page
     assert trace.median_stroke_width(binary) == pytest.approx(whole, abs=1.0)
     assert trace.median_stroke_width(np.zeros((600, 400), bool)) == 0.0
+
+
+def test_stroke_depths_are_the_distance_transform_s_at_every_skeleton_pixel():
+    """The k-d tree of the ink's edge gives the exact distances of distance_transform_edt (image edge as paper),
+    ink touching the border and thick blobs included."""
+    from scipy import ndimage
+
+    import igae_robot.images.trace as trace
+
+    rng = np.random.default_rng(5)
+    for k in range(4):
+        im = Image.new("L", (90, 70), 0)
+        d = ImageDraw.Draw(im)
+        for _ in range(6):  # lines and blobs, some off the canvas (ink on the border)
+            d.line([tuple(p) for p in rng.uniform(-10, 100, (3, 2))], fill=255, width=int(rng.integers(1, 15)))
+        binary = np.asarray(im) > 127
+        rows, cols = np.nonzero(trace.skeleton(binary))
+        expected = ndimage.distance_transform_edt(np.pad(binary, 1))[1:-1, 1:-1][rows, cols]
+        np.testing.assert_array_equal(trace._depths(binary, rows, cols), expected)
