@@ -24,7 +24,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from igae_robot.images.plan import plan_strokes
-from igae_robot.images.stroke_graph import StrokeGraph, path_length, pieces
+from igae_robot.images.stroke_graph import StrokeGraph, path_length, pieces, skeleton_graph
 
 __all__ = ["StrokeGraph", "median_stroke_width", "skeleton", "stroke_graph", "prune_spurs", "plan_strokes", "trace_strokes"]
 
@@ -119,90 +119,8 @@ def _bands(binary: np.ndarray):
 
 def stroke_graph(binary: np.ndarray, skel: np.ndarray | None = None) -> StrokeGraph:
     """The skeleton of ``binary`` (H,W) bool as a graph of ends, junctions and the lines between them
-    (``skel``: that skeleton, when already known)."""
-    skel = skeleton(binary) if skel is None else skel
-    count = ndimage.convolve(skel.astype(np.int32), _EIGHT.astype(np.int32), mode="constant") - 1
-    is_node = skel & (count != 2)
-    clusters, n_clusters = ndimage.label(is_node, structure=_EIGHT)
-    # A closed loop has no end or junction: its first pixel (row-major) becomes a node.  Found among the
-    # skeleton's pixels only (a loop over every label of a page compared the whole page per label).
-    loops, _ = ndimage.label(skel, structure=_EIGHT)
-    flat = np.flatnonzero(skel)
-    labels = loops.ravel()[flat]
-    has_node = np.zeros(labels.max(initial=0) + 1, bool)
-    has_node[labels[clusters.ravel()[flat] > 0]] = True
-    found, first = np.unique(labels, return_index=True)  # skeleton pixels are in row-major order
-    for k in first[~has_node[found]]:
-        n_clusters += 1
-        clusters.ravel()[flat[k]] = n_clusters
-    nodes = _cluster_centres(clusters, n_clusters)
-    edges = _edges(skel, clusters, nodes)
-    joined = {a for a, _, _ in edges} | {b for _, b, _ in edges}
-    return StrokeGraph(nodes, edges, [k for k in range(len(nodes)) if k not in joined])
-
-
-def _cluster_centres(clusters: np.ndarray, count: int) -> np.ndarray:
-    """The centre (x, y) of each labelled cluster 1..count, pixel centres at +0.5: ndimage.center_of_mass's
-    value (sums of whole pixel indices are exact either way), from one bincount instead of its per-label pass."""
-    flat = np.flatnonzero(clusters)
-    labels = clusters.ravel()[flat]
-    rows, cols = np.divmod(flat, clusters.shape[1])
-    size = np.bincount(labels, minlength=count + 1)[1:].astype(np.float64)
-    x = np.bincount(labels, weights=cols, minlength=count + 1)[1:] / size
-    y = np.bincount(labels, weights=rows, minlength=count + 1)[1:] / size
-    return np.column_stack([x + 0.5, y + 0.5]).reshape(-1, 2)
-
-
-def _edges(skel: np.ndarray, clusters: np.ndarray, nodes: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
-    """Walk from every node pixel along the line pixels to the next node; each line once.
-
-    Pixels are flat indices into the skeleton padded by one pixel (no bounds to check), looked up in a set
-    and a dict: the walk is a Python loop over every skeleton pixel of a page, and this keeps it at about
-    a microsecond a pixel (tuples and array lookups cost five times that)."""
-    width = skel.shape[1] + 2
-    flat = np.flatnonzero(np.pad(skel, 1))
-    on = set(flat.tolist())
-    labels = np.pad(clusters, 1).ravel()[flat]
-    node_of = {int(f): int(c) - 1 for f, c in zip(flat[labels > 0], labels[labels > 0])}  # pixel -> node
-    steps = [di * width + dj for di in (-1, 0, 1) for dj in (-1, 0, 1) if di or dj]
-    seen: set[int] = set()  # line pixels already on an edge
-    touching: set[tuple[int, int]] = set()  # node pixel pairs already joined directly
-    edges = []
-    for p, start in node_of.items():
-        for q in [p + d for d in steps if p + d in on]:
-            end = node_of.get(q)
-            if end == start:
-                continue
-            if end is not None:  # two nodes side by side: a one-pixel line
-                if (min(p, q), max(p, q)) not in touching:
-                    touching.add((min(p, q), max(p, q)))
-                    edges.append((start, end, np.array([nodes[start], nodes[end]])))
-                continue
-            if q in seen:
-                continue
-            end, pixels = _walk(on, node_of, steps, p, q, seen)
-            rows, cols = np.divmod(np.array(pixels), width)
-            inner = np.column_stack([cols - 0.5, rows - 0.5])  # padded (row, col) -> pixel centre (x, y)
-            path = [nodes[start][None], inner] + ([nodes[end][None]] if end is not None else [])
-            edges.append((start, start if end is None else end, np.concatenate(path).astype(np.float64)))
-    return edges
-
-
-def _walk(on: set[int], node_of: dict[int, int], steps: list[int], prev: int, q: int, seen: set[int]):
-    """Line pixels from ``q`` (leaving ``prev``) up to the next node; returns (node index or None, pixels)."""
-    pixels = []
-    while True:
-        seen.add(q)
-        pixels.append(q)
-        around = [q + d for d in steps if q + d in on]
-        options = [r for r in around if r != prev and r not in seen]
-        nodes = [r for r in options if r in node_of]
-        if nodes:
-            return node_of[nodes[0]], pixels
-        if not options:  # back at where a loop started, or a dead end of odd thinning
-            back = [r for r in around if r in node_of and r != prev]
-            return (node_of[back[0]] if back else None), pixels
-        prev, q = q, options[0]
+    (``skel``: that skeleton, when already known); see :func:`~igae_robot.images.stroke_graph.skeleton_graph`."""
+    return skeleton_graph(skeleton(binary) if skel is None else skel)
 
 
 def prune_spurs(graph: StrokeGraph, min_length: float) -> StrokeGraph:
