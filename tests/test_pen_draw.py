@@ -49,3 +49,21 @@ def test_a_large_image_drawn_in_bands_is_the_same_as_one_canvas(monkeypatch):
     # The same pixels, but for a stray supersampled pixel where Pillow's rounding of an outline differs.
     assert np.abs(banded - whole).max() <= 1 / 121 + 1e-6
     assert (banded != whole).sum() <= 2
+
+
+def test_small_tiles_draw_every_run_and_lone_point_as_one_canvas_does(monkeypatch):
+    # Each tile finds the runs of segments and the lone points that reach it from one array of all points:
+    # a stroke crossing many tiles, dots on and near tile edges, and empty polylines between them.
+    import igae_robot.images.pen_draw as pen_draw
+
+    rng = np.random.default_rng(3)
+    lines = [np.cumsum(rng.normal(0, 4, (40, 2)), axis=0) + 50 for _ in range(6)]
+    lines += [np.zeros((0, 2)), np.array([[16.0, 16.0]]), np.array([[31.5, 47.0]]), np.zeros((0, 2)), np.array([[70.2, 8.0]])]
+    whole = pen_coverage(lines, (100, 90), 3.0)
+    monkeypatch.setattr(pen_draw, "TILE_PX", 16)
+    tiled = pen_coverage(lines, (100, 90), 3.0)
+    dots = pen_coverage(lines[-4:], (100, 90), 3.0)
+    assert abs(dots.sum() / (3 * math.pi * 9 / 4) - 1) < 0.06
+    assert np.abs(tiled - whole).max() <= 1 / 121 + 1e-6
+    assert (tiled != whole).sum() <= 3
+    assert pen_coverage([np.zeros((0, 2))], (20, 20), 3.0).sum() == 0
