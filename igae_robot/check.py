@@ -181,7 +181,11 @@ def _pen_score(lines: list[np.ndarray], target: np.ndarray, pen: float) -> tuple
     """(inked in both, in either, MSE) of ``lines`` (glyph units) drawn by Pillow's pen on ``target``'s canvas."""
     drawn = _pen_canvas(lines, target, pen)
     a, b = drawn > 0.5, target > 0.5
-    return int((a & b).sum()), int((a | b).sum()), float(np.mean((drawn - target) ** 2))
+    both = int(np.count_nonzero(a & b))
+    # The squared error in the drawing's own array, counts without summing booleans: the same numbers, and on a
+    # 1200x1400 page 2.5-4 ms instead of 7-8 (fresh page-sized temporaries cost their page faults).
+    error = np.square(np.subtract(drawn, target, out=drawn), out=drawn)
+    return both, int(np.count_nonzero(a) + np.count_nonzero(b)) - both, float(error.mean())
 
 
 def _lines_per_glyph(strokes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[list[np.ndarray]]:

@@ -94,3 +94,22 @@ def test_check_against_images():
     # The file drawn with the model's markers instead scores lower: what is judged is the pen's line.
     markers = render_polylines([gesture_polylines(SQUARE, 0.5, None)])[:, 0].numpy()
     assert check_sheet(sheet, images=markers).iou < report.iou
+
+
+def test_manifest_scores_are_the_checks_per_glyph_scores():
+    # score_sheets_pen (vectorize's manifest) counts and averages what check_sheet measures with torch: per glyph
+    # the inked pixels in both and in either, and the squared error; a glyph blank on both sides scores (1, 0).
+    from igae_robot.check import score_sheets_pen
+
+    gestures = [SQUARE, LINE, EMPTY, *random_glyph_gestures(3, seed=5)]
+    sheets = [plan_sheet(gestures[:3], Page.from_spec("A5")), plan_sheet(gestures[3:], Page.from_spec("A5"))]
+    rng = np.random.default_rng(2)
+    images = [rng.uniform(0, 1, (3, 28, 28)).astype(np.float32) ** 4 for _ in sheets]
+    images[0][2] = 0.0
+    pens = [np.array([3.0, 2.0, 2.5]), np.array([1.5, 3.5, 2.0])]
+    ious, mses = score_sheets_pen(sheets, images, pens)
+    for sheet, image, pen, iou, mse in zip(sheets, images, pens, ious, mses):
+        report = check_sheet(sheet, images=image, pens=pen)
+        assert iou == pytest.approx(np.mean([g.iou for g in report.glyphs]), abs=1e-12)
+        assert mse == pytest.approx(report.mse, rel=1e-5)
+    assert check_sheet(sheets[0], images=images[0], pens=pens[0]).glyphs[2].iou == 1.0
