@@ -106,3 +106,13 @@ def test_a_closed_loop_is_one_line_from_its_first_pixel_back_to_it():
     (ring, path), _ = loops
     assert tuple(graph.nodes[ring]) == (3.5, 2.5) and len(path) == 2 + 20 - 1
     assert len(graph.dots) == 3
+
+
+def test_path_lengths_are_path_length_s_bit_for_bit():
+    from igae_robot.images.stroke_graph import path_length, path_lengths
+
+    rng = np.random.default_rng(4)
+    sizes = [0, 1, 2, 3, 8, 9, 17, 129, 300, 1, 5] + rng.integers(0, 200, 300).tolist()  # pairwise sum blocks
+    paths = [rng.normal(0, 3, (n, 2)) * rng.uniform(0.1, 100) for n in sizes]
+    assert path_lengths(paths).tolist() == [path_length(p) for p in paths]
+    assert path_lengths([]).shape == (0,)

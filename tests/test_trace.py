@@ -131,3 +131,23 @@ def test_stroke_depths_are_the_distance_transform_s_at_every_skeleton_pixel():
         rows, cols = np.nonzero(trace.skeleton(binary))
         expected = ndimage.distance_transform_edt(np.pad(binary, 1))[1:-1, 1:-1][rows, cols]
         np.testing.assert_array_equal(trace._depths(binary, rows, cols), expected)
+
+
+def test_dust_goes_as_whole_page_labels_would_take_it():
+    """Dust found within the ink's bounding box is the dust of the whole page's labels, to the pixel."""
+    from scipy import ndimage
+
+    import igae_robot.images.trace as trace
+
+    rng = np.random.default_rng(8)
+    for k in range(4):
+        binary = np.zeros((70, 90), bool)
+        binary[10 + k : 50, 20 : 60 + k] = rng.random((40 - k, 40 + k)) < 0.35  # specks of every size, away from the edge
+        binary[30, 25:55] = True
+        labels, count = ndimage.label(binary, structure=np.ones((3, 3), bool))
+        sizes = np.bincount(labels.ravel())
+        for min_area in (2.0, 4.5, 30.0):
+            keep = sizes >= min_area
+            keep[0] = False
+            np.testing.assert_array_equal(trace._without_dust(binary, min_area), keep[labels])
+    assert not trace._without_dust(np.zeros((5, 6), bool), 4.0).any()

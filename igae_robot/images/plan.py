@@ -23,7 +23,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from igae_robot.images.stroke_graph import StrokeGraph, path_length, split_pieces
+from igae_robot.images.stroke_graph import StrokeGraph, path_lengths, split_pieces
 
 __all__ = ["plan_strokes"]
 
@@ -35,7 +35,8 @@ def plan_strokes(graph: StrokeGraph, max_retrace: float) -> list[np.ndarray]:
     """Pen-down strokes (N,2) covering every line of the graph, going over lines twice where that saves a
     lift; piece after piece, top first."""
     parts = split_pieces(graph)
-    return [stroke for part, twice in zip(parts, _lines_to_retrace(parts, max_retrace)) for stroke in _plan_piece(part, twice)]
+    twice = _lines_to_retrace(parts, max_retrace)
+    return [stroke for part, doubled in zip(parts, twice) for stroke in _plan_piece(part, doubled)]
 
 
 def _lines_to_retrace(parts: list[StrokeGraph], max_retrace: float) -> list[list[tuple[int, int, np.ndarray]]]:
@@ -44,32 +45,34 @@ def _lines_to_retrace(parts: list[StrokeGraph], max_retrace: float) -> list[list
     hundreds of pieces with odd nodes to pair, and a call per piece cost 0.5 ms, most of it scipy's checks
     and conversions (pairing 0.11 s -> 0.035 s on a 1200x1400 page of text).  A search from a node stays inside its
     block and meets its nodes in the same order as in the piece alone, so the paths are the same."""
+    odd = [np.flatnonzero(part.degrees() % 2 == 1) for part in parts]
+    # Pieces with two odd nodes or none have nothing to pair: their odd nodes start and end the stroke.
+    paired = [k for k, part in enumerate(parts) if part.edges and len(odd[k]) > 2]
+    lengths = np.maximum(path_lengths([path for k in paired for _, _, path in parts[k].edges]), 1e-6).tolist()
     doubled: list[list] = [[] for _ in parts]
     batch: list[tuple[int, np.ndarray, dict, list]] = []
-    sources = nodes = 0
-    for k, part in enumerate(parts):
-        odd = np.flatnonzero(part.degrees() % 2 == 1)
-        if not part.edges or len(odd) <= 2:  # nothing to pair: the piece's two odd nodes start and end it
-            continue
-        if batch and (sources + len(odd)) * (nodes + len(part.nodes)) > PAIRING_BATCH:
+    sources = nodes = first = 0
+    for k in paired:
+        if batch and (sources + len(odd[k])) * (nodes + len(parts[k].nodes)) > PAIRING_BATCH:
             _search_batch(parts, batch, max_retrace, doubled)
             batch, sources, nodes = [], 0, 0
-        batch.append((k, odd, *_shortest_lines(part)))
-        sources, nodes = sources + len(odd), nodes + len(part.nodes)
+        part_lengths = lengths[first : first + len(parts[k].edges)]
+        first += len(parts[k].edges)
+        batch.append((k, odd[k], _shortest_lines(parts[k], part_lengths), part_lengths))
+        sources, nodes = sources + len(odd[k]), nodes + len(parts[k].nodes)
     if batch:
         _search_batch(parts, batch, max_retrace, doubled)
     return doubled
 
 
-def _shortest_lines(graph: StrokeGraph) -> tuple[dict[tuple[int, int], int], list[float]]:
-    """Per node pair (low, high) the shortest line between them, as its edge index; and every edge's length."""
-    lengths = [max(path_length(p), 1e-6) for _, _, p in graph.edges]
+def _shortest_lines(graph: StrokeGraph, lengths: list[float]) -> dict[tuple[int, int], int]:
+    """Per node pair (low, high) the shortest line between them (``lengths``: each edge's), as its edge index."""
     best: dict[tuple[int, int], int] = {}
     for k, (u, v, _) in enumerate(graph.edges):
         key = (min(u, v), max(u, v))
         if u != v and (key not in best or lengths[k] < lengths[best[key]]):
             best[key] = k
-    return best, lengths
+    return best
 
 
 def _search_batch(parts: list[StrokeGraph], batch, max_retrace: float, doubled: list[list]) -> None:
@@ -88,29 +91,29 @@ def _search_batch(parts: list[StrokeGraph], batch, max_retrace: float, doubled: 
     for (k, odd, best, _), lo, hi in zip(batch, offsets[:-1], offsets[1:]):
         rows_of = slice(first, first + len(odd))
         first += len(odd)
-        doubled[k] = _pair_odd_nodes(parts[k], odd, best, dist[rows_of, odd + lo], pred[rows_of, lo:hi] - lo, max_retrace)
+        near, before = dist[rows_of, odd + lo], pred[rows_of, lo:hi] - lo
+        doubled[k] = _pair_odd_nodes(parts[k], odd, best, near, before, max_retrace)
 
 
-def _pair_odd_nodes(graph: StrokeGraph, odd: np.ndarray, best: dict, dist: np.ndarray, pred: np.ndarray, max_retrace: float):
+def _pair_odd_nodes(
+    graph: StrokeGraph, odd: np.ndarray, best: dict, dist: np.ndarray, pred: np.ndarray, max_retrace: float,
+) -> list[tuple[int, int, np.ndarray]]:
     """The lines to draw twice in one piece: shortest paths between its odd nodes, nearest pairs first, leaving
     two odd nodes for the stroke's start and end.  ``dist`` (K,K): between the odd nodes; ``pred`` (K,N): the
     node before each node on the shortest path from each odd node; ``best``: see :func:`_shortest_lines`."""
-    x, y = np.triu_indices(len(odd), 1)
-    d = dist[x, y]
-    near = ~(d > max_retrace)
-    x, y, d = x[near], y[near], d[near]
+    near = dist.tolist()
+    pairs = sorted((near[x][y], x, y) for x in range(len(odd)) for y in range(x + 1, len(odd)))  # nearest first
     left, used, doubled = len(odd), set(), []
-    for i in np.lexsort((y, x, d)).tolist():  # nearest first, ties by the first node, then the second
-        a, b = int(x[i]), int(y[i])
+    for d, a, b in pairs:
         if left <= 2:
             break
-        if a in used or b in used:
+        if d > max_retrace or a in used or b in used:
             continue
         used.update((a, b))
         left -= 2
-        node = odd[b]
+        node = int(odd[b])
         while node != odd[a]:  # walk the predecessor chain back, doubling each line on it
-            prev = pred[a, node]
+            prev = int(pred[a, node])
             doubled.append(graph.edges[best[(min(prev, node), max(prev, node))]])
             node = prev
     return doubled
