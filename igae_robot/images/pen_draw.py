@@ -42,6 +42,8 @@ def pen_coverage(polylines: Sequence[np.ndarray], shape: tuple[int, int], pen_px
     ink = _Ink(polylines)
     # Each tile is drawn with a border of a few pen widths and cropped: Pillow outlines a wide line that starts
     # outside its canvas a little differently, and the tiles would disagree with one canvas near their edges.
+    # What is drawn is only what reaches the tile itself: Pillow draws every segment and disc on its own, so one
+    # that cannot reach the tile changes none of its pixels (drawing the border's too drew 38% more vertices).
     border = 3 * math.ceil(pen_px) + 4
     tile = max(1, min(TILE_PX, math.isqrt(BAND_PIXELS) // s - 2 * border))
     out = np.zeros((h, w), np.float32)
@@ -50,11 +52,11 @@ def pen_coverage(polylines: Sequence[np.ndarray], shape: tuple[int, int], pen_px
     for top in range(0, h, tile):
         bottom, y0 = min(h, top + tile), top - border
         rows = (hi[:, 1] >= top) & (lo[:, 1] <= top + tile)
-        band = ink.band(y0 - reach, bottom + border + reach)
+        band = ink.band(top - reach, bottom + reach)
         for left in range(0, w, tile):
             right, x0 = min(w, left + tile), left - border
             near = rows & (hi[:, 0] >= left) & (lo[:, 0] <= left + tile)
-            starts, ends = ink.runs(band, near, (x0 - reach, y0 - reach, right + border + reach, bottom + border + reach))
+            starts, ends = ink.runs(band, near, (left - reach, top - reach, right + reach, bottom + reach))
             if len(starts):
                 drawn = _draw(ink, starts, ends, (x0, y0), (bottom - y0 + border, right - x0 + border), pen_px, s, border)
                 out[top:bottom, left:right] = drawn
