@@ -65,3 +65,19 @@ def test_retracing_halves_the_pen_lifts_of_a_page_of_letters():
     without = plan.plan_strokes(graph, max_retrace=0.0)
     pieces = len(plan.split_pieces(graph))
     assert pieces <= len(with_retrace) < len(without)
+
+
+def _line(start, end, points=6):
+    return np.linspace(start, end, points)
+
+
+def test_at_a_junction_the_pen_goes_on_straightest_whichever_way_a_line_is_stored():
+    came = (1, 0, _line((-5.0, 0.0), (0.0, 0.0)))  # into node 0 heading +x
+    turns = [(0, 3, _line((0.0, 0.0), (0.0, 5.0))), (4, 0, _line((0.0, -5.0), (0.0, 0.0)))]  # down; up, stored inwards
+    back = (0, 5, _line((0.0, 0.0), (-5.0, 1.0)))
+    for straight in [(0, 2, _line((0.0, 0.0), (5.0, 0.5))), (2, 0, _line((5.0, 0.5), (0.0, 0.0)))]:
+        edges = [came, *turns, back, straight]
+        assert plan._straightest(edges, 0, 0, [1, 2, 3, 4]) == 4
+        assert plan._straightest(edges, 0, 0, [1, 2, 3]) in (1, 2)  # a right angle either way beats going back
+    lift = (0, 6, None)
+    assert plan._straightest([came, back, lift], 0, 0, [2, 1]) == 1  # a line, however sharp, before a lift

@@ -141,12 +141,12 @@ def _plan_piece(graph: StrokeGraph, doubled: list[tuple[int, int, np.ndarray]]) 
 
 def _lifts(graph: StrokeGraph, edges) -> list[tuple[int, int, None]]:
     """Pen-up joins between the odd nodes of one piece, nearest first, leaving two."""
-    deg = np.zeros(len(graph.nodes), dtype=int)
+    deg = [0] * len(graph.nodes)  # a list: numpy's scalar updates cost 10x
     for a, b, _ in edges:
         deg[a] += 1
         deg[b] += 1
     lifts = []
-    odd = [v for v in np.flatnonzero(deg % 2 == 1)]
+    odd = [v for v, d in enumerate(deg) if d % 2 == 1]
     while len(odd) > 2:
         v = odd.pop(0)
         u = min(odd, key=lambda u: float(np.linalg.norm(graph.nodes[u] - graph.nodes[v])))
@@ -209,14 +209,23 @@ def _straightest(edges, node: int, came: int | None, options: list[int]) -> int:
     if came is None or edges[came][2] is None or len(options) == 1:  # fresh from a lift: a line, not another lift
         return min(options, key=lambda k: edges[k][2] is None)
     a, b, path = edges[came]
-    into = path[-1] - path[max(0, len(path) - 4)] if b == node else path[0] - path[min(len(path) - 1, 3)]
+    ix, iy = _direction(path, into=b == node)
 
     def turn(k: int) -> float:
         u, v, p = edges[k]
         if p is None:  # a lift only when no line goes on
             return 2.0
-        out = p[min(len(p) - 1, 3)] - p[0] if u == node else p[max(0, len(p) - 4)] - p[-1]
-        ix, iy, ox, oy = float(into[0]), float(into[1]), float(out[0]), float(out[1])  # floats: np.linalg costs 10x
-        return -(ix * ox + iy * oy) / (math.hypot(ix, iy) * math.hypot(ox, oy) + 1e-9)
+        ox, oy = _direction(p, into=u != node)  # along line k into the node: minus the way out, so + is -cos
+        return (ix * ox + iy * oy) / (math.hypot(ix, iy) * math.hypot(ox, oy) + 1e-9)
 
     return min(options, key=turn)
+
+
+def _direction(path: np.ndarray, into: bool) -> tuple[float, float]:
+    """The direction (x, y) over three steps into ``path``'s last point (``into``) or into its first, walking it
+    backwards; as Python floats (numpy's arithmetic on pairs costs several times more)."""
+    if into:
+        (x0, y0), (x1, y1) = path[max(0, len(path) - 4)].tolist(), path[-1].tolist()
+    else:
+        (x0, y0), (x1, y1) = path[min(len(path) - 1, 3)].tolist(), path[0].tolist()
+    return x1 - x0, y1 - y0
