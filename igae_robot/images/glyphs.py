@@ -103,8 +103,12 @@ def stroke_widths(inks: np.ndarray) -> np.ndarray:
     """:func:`stroke_width` of each ink of a stack (N,H,W) -> (N,) float."""
     binary = inks > _INK
     area = binary.reshape(len(inks), -1).sum(axis=1)
-    # The 4-neighbour erosion of each image alone: the structure has no extent across the stack.
-    eroded = ndimage.binary_erosion(binary, structure=ndimage.generate_binary_structure(2, 1)[None])
+    # Ink pixels with ink on all four sides, the image's edge counting as paper: ndimage.binary_erosion's
+    # count, from four shifted views (a 1200x1400 page: 5 ms against 25-35 ms).
+    eroded = binary.copy()
+    eroded[:, 0], eroded[:, -1], eroded[:, :, 0], eroded[:, :, -1] = False, False, False, False
+    inner = eroded[:, 1:-1, 1:-1]
+    inner &= binary[:, :-2, 1:-1] & binary[:, 2:, 1:-1] & binary[:, 1:-1, :-2] & binary[:, 1:-1, 2:]
     boundary = area - eroded.reshape(len(inks), -1).sum(axis=1)
     return np.where(area > 0, 2.0 * area / np.maximum(1, boundary), 0.0)
 
