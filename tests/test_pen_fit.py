@@ -33,6 +33,24 @@ def test_steps_end_every_stroke_with_the_pen_up():
     assert np.allclose(np.diff(d.points[:6, 0]), 2.0)
 
 
+def test_steps_can_keep_a_stroke_s_corners():
+    """With ``corner_px`` a corner is a step (even steps would cut it), no step is further than ``spacing``
+    from the next, a wiggle below the tolerance goes, a dot stays one step and a stroke of one repeated
+    point stays two."""
+    hook = np.array([[0.0, 0.0], [3.0, 0.0], [5.0, 0.1], [7.0, 0.0], [7.0, 5.0]])
+    dot, still = np.array([[9.0, 9.0]]), np.array([[1.0, 1.0], [1.0, 1.0]])
+    d = to_steps([hook, dot, still], spacing=2.0, corner_px=0.3)
+    strokes = d.strokes()
+    assert [len(s) for s in strokes] == [8, 1, 2] and d.down.tolist().count(False) == 3
+    assert any(np.allclose(p, [7.0, 0.0]) for p in strokes[0])  # the corner
+    assert not any(np.allclose(p, [5.0, 0.1]) for p in strokes[0])  # the wiggle
+    assert np.linalg.norm(np.diff(strokes[0], axis=0), axis=1).max() <= 2.0 + 1e-9
+    assert np.allclose(strokes[0][[0, -1]], hook[[0, -1]]) and np.allclose(strokes[1], dot)
+    even = to_steps([hook], spacing=2.0)
+    assert not any(np.allclose(p, [7.0, 0.0]) for p in even.points)
+    assert len(to_steps([], 2.0, corner_px=0.3).points) == 0
+
+
 def test_the_fit_draws_the_ink_better_and_keeps_the_lifts():
     inks = np.stack([_ink(seed) for seed in range(3)])
     pen = 3.5

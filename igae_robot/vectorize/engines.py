@@ -46,6 +46,12 @@ PEN_FIT_STEPS = 60  # Adam steps of the fit (``--refine`` sets another number; 0
 # MNIST digits (2x, pen 5 px): IoU 0.732 traced, 0.852 / 0.896 / 0.961 after 4 / 8 / 60 steps, at 0.45 /
 # 0.76 / 8 s (the skeleton tracer: 0.733 in 0.58 s).
 PAGE_FIT_STEPS = 8
+# Adam's step while a page is fitted, pixels: shrinking from the first value to the second.  Half a pixel at
+# first moves a line to where its ink is in fewer steps; a fifth at the end lets it settle.  On 6 held-out
+# pages, 5 steps so scored 0.012 more IoU than 5 steps of 0.3 px (benchmarks/pages.py pages, seed 3).
+PAGE_FIT_LR = (0.5, 0.2)
+# A traced page's corners, kept as steps of its drawing (pen_fit.to_steps): Douglas-Peucker's tolerance, pixels.
+PAGE_CORNER_PX = 0.3
 # The widest pen a page is fitted with, pixels: a thicker one (13 px at 600 dpi) is drawn on the ink shrunk
 # until the pen is this wide.  On a 1800x1800 crop of a 600-dpi page (pen 13 px): IoU 0.887 at full size,
 # 0.877 at 8 px in a third of the time, 0.862 at 5 px; on a 300-dpi page (pen 4.7 px) shrinking to 4 px
@@ -111,6 +117,7 @@ class PenEngine:
     fit_steps: int = PEN_FIT_STEPS
     lr_px: float = 0.3
     page_fit_steps: int = PAGE_FIT_STEPS
+    page_lr_px: tuple[float, float] = PAGE_FIT_LR
     # progress(windows done, windows) while a page is fitted (a 600-dpi page takes seconds); not a setting
     progress: Callable[[int, int], None] | None = dataclasses.field(default=None, compare=False, repr=False)
     size: int = PEN_CANVAS
@@ -124,8 +131,8 @@ class PenEngine:
         return Crop(self.size, round(self.size * 5 / 7), 32.0, native=True)
 
     def key(self, h: "hashlib._Hash") -> None:
-        # 3: the pen habit orders glyph strokes, and pages are fitted in 384-px windows (session 6): other files.
-        h.update(repr(("pen engine", 3, self.fit_steps, self.page_fit_steps, self.lr_px, self.size, self.dt_s)).encode())
+        # 4: pages keep their traced corners (session 7): other files.
+        h.update(repr(("pen engine", 4, self.fit_steps, self.page_fit_steps, self.lr_px, self.page_lr_px, self.size, self.dt_s)).encode())
 
     def prepare(self, device: str) -> None:
         pass  # the fit runs on the CPU: a glyph's few hundred steps are too small a job for a GPU launch
@@ -143,7 +150,7 @@ class PenEngine:
             for k, d in zip(part, self._fit_crops(np.stack([glyphs[k] for k in part]), pen_px[part])):
                 drawings[k] = d
         for k in (k for k, d in enumerate(drawings) if d is None):
-            drawings[k] = draw_whole(glyphs[k], pen_px[k], self.page_fit_steps, self.lr_px, self.progress)
+            drawings[k] = draw_whole(glyphs[k], pen_px[k], self.page_fit_steps, self.page_lr_px, self.progress)
         return _pen_arrays(drawings, sides), None
 
     def _fit_crops(self, glyphs: np.ndarray, pen_px: np.ndarray) -> list[PenDrawing]:
@@ -164,7 +171,7 @@ def glyph_strokes(binary: np.ndarray, pen_px: float) -> list[np.ndarray]:
 
 
 def draw_whole(
-    ink: np.ndarray, pen_px: float, fit_steps: int = PAGE_FIT_STEPS, lr_px: float = 0.3,
+    ink: np.ndarray, pen_px: float, fit_steps: int = PAGE_FIT_STEPS, lr_px: float | tuple[float, float] = PAGE_FIT_LR,
     progress: Callable[[int, int], None] | None = None,
 ) -> PenDrawing:
     """Ink of any size (H,W) in [0,1] drawn at its own scale: traced whole (strokes run on across the page,
@@ -180,7 +187,7 @@ def draw_whole(
         scale = size[0] / w  # the scale the pixels really have
     binary = ink > 0.5
     pen = pen_px * scale
-    drawing = to_steps(trace_strokes(binary, pen), max(1.0, pen / 2))
+    drawing = to_steps(trace_strokes(binary, pen), max(1.0, pen / 2), PAGE_CORNER_PX)
     fitted = fit_page(drawing, binary.astype(np.float32), pen, fit_steps, lr_px, progress=progress)
     return PenDrawing(fitted.points / scale, fitted.down)
 
