@@ -45,7 +45,7 @@ def _lines_to_retrace(parts: list[StrokeGraph], max_retrace: float) -> list[list
     hundreds of pieces with odd nodes to pair, and a call per piece cost 0.5 ms, most of it scipy's checks
     and conversions (pairing 0.11 s -> 0.035 s on a 1200x1400 page of text).  A search from a node stays inside its
     block and meets its nodes in the same order as in the piece alone, so the paths are the same."""
-    odd = [np.flatnonzero(part.degrees() % 2 == 1) for part in parts]
+    odd = [np.array(_odd_nodes(part), dtype=np.intp) for part in parts]
     # Pieces with two odd nodes or none have nothing to pair: their odd nodes start and end the stroke.
     paired = [k for k, part in enumerate(parts) if part.edges and len(odd[k]) > 2]
     lengths = np.maximum(path_lengths([path for k in paired for _, _, path in parts[k].edges]), 1e-6).tolist()
@@ -63,6 +63,16 @@ def _lines_to_retrace(parts: list[StrokeGraph], max_retrace: float) -> list[list
     if batch:
         _search_batch(parts, batch, max_retrace, doubled)
     return doubled
+
+
+def _odd_nodes(graph: StrokeGraph) -> list[int]:
+    """The nodes where an odd number of lines meet, in order (a list's counts: a piece has a handful of lines,
+    fewer than numpy's calls are worth)."""
+    deg = [0] * len(graph.nodes)
+    for a, b, _ in graph.edges:
+        deg[a] += 1
+        deg[b] += 1
+    return [v for v, d in enumerate(deg) if d % 2 == 1]
 
 
 def _shortest_lines(graph: StrokeGraph, lengths: list[float]) -> dict[tuple[int, int], int]:
@@ -141,12 +151,8 @@ def _plan_piece(graph: StrokeGraph, doubled: list[tuple[int, int, np.ndarray]]) 
 
 def _lifts(graph: StrokeGraph, edges) -> list[tuple[int, int, None]]:
     """Pen-up joins between the odd nodes of one piece, nearest first, leaving two."""
-    deg = [0] * len(graph.nodes)  # a list: numpy's scalar updates cost 10x
-    for a, b, _ in edges:
-        deg[a] += 1
-        deg[b] += 1
     lifts = []
-    odd = [v for v, d in enumerate(deg) if d % 2 == 1]
+    odd = _odd_nodes(StrokeGraph(graph.nodes, edges))
     while len(odd) > 2:
         v = odd.pop(0)
         u = min(odd, key=lambda u: float(np.linalg.norm(graph.nodes[u] - graph.nodes[v])))
@@ -164,7 +170,7 @@ def _start_node(edges, incident, unused) -> int:
 
 def _node_position(edges, incident, v) -> tuple[float, float]:
     a, b, path = edges[incident[v][0]]
-    x, y = path[0] if a == v else path[-1]
+    x, y = (path[0] if a == v else path[-1]).tolist()  # Python floats: numpy's scalars cost 3x
     return (round(y / 4), x)  # rows of 4 px, then left to right: top first, as people start writing
 
 

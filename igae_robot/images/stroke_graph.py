@@ -72,18 +72,21 @@ def split_pieces(graph: StrokeGraph) -> list[StrokeGraph]:
     count, piece = pieces(graph)
     order = np.argsort(piece, kind="stable")
     starts = np.searchsorted(piece[order], np.arange(count + 1))
-    local = np.empty(len(graph.nodes), dtype=np.intp)
     members = [order[starts[p] : starts[p + 1]] for p in range(count)]
-    for m in members:
-        local[m] = np.arange(len(m))
+    local = np.empty(len(graph.nodes), dtype=np.intp)
+    local[order] = np.arange(len(order)) - np.repeat(starts[:-1], np.diff(starts))
+    piece_of, local_of = piece.tolist(), local.tolist()  # lists: numpy's scalar lookups cost 5x
     edges: list[list] = [[] for _ in range(count)]
     for a, b, path in graph.edges:
-        edges[piece[a]].append((int(local[a]), int(local[b]), path))
+        edges[piece_of[a]].append((local_of[a], local_of[b], path))
     dots: list[list[int]] = [[] for _ in range(count)]
     for v in graph.dots:
-        dots[piece[v]].append(int(local[v]))
-    top_left = [min((round(float(y) / 4), float(x)) for x, y in graph.nodes[m]) for m in members]
-    return [StrokeGraph(graph.nodes[members[p]], edges[p], dots[p]) for p in sorted(range(count), key=top_left.__getitem__)]
+        dots[piece_of[v]].append(local_of[v])
+    # Each piece's top-left node (rows of 4 px, then x), pieces in the order of theirs, ties by piece.
+    x, row = graph.nodes[:, 0], np.round(graph.nodes[:, 1] / 4)
+    top_left = np.lexsort((x, row, piece))[starts[:-1]]
+    ranked = np.lexsort((np.arange(count), x[top_left], row[top_left]))
+    return [StrokeGraph(graph.nodes[members[p]], edges[p], dots[p]) for p in ranked.tolist()]
 
 
 def skeleton_graph(skel: np.ndarray) -> StrokeGraph:
