@@ -43,8 +43,8 @@ def _lines_to_retrace(parts: list[StrokeGraph], max_retrace: float) -> list[list
     """Each piece's lines to draw twice (:func:`_pair_odd_nodes`).  The shortest paths of many pieces are
     searched in one dijkstra call over a graph of disjoint blocks, a few hundred pieces at a time: a page has
     hundreds of pieces with odd nodes to pair, and a call per piece cost 0.5 ms, most of it scipy's checks
-    and conversions (pairing 0.11 s -> 0.035 s on a 1200x1400 page of text).  A search from a node stays inside its
-    block and meets its nodes in the same order as in the piece alone, so the paths are the same."""
+    and conversions (pairing 0.11 s -> 0.035 s on a 1200x1400 page of text).  A search from a node stays
+    inside its block and meets its nodes in the same order as in the piece alone, so the paths are the same."""
     odd = [np.array(_odd_nodes(part), dtype=np.intp) for part in parts]
     # Pieces with two odd nodes or none have nothing to pair: their odd nodes start and end the stroke.
     paired = [k for k, part in enumerate(parts) if part.edges and len(odd[k]) > 2]
