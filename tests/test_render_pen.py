@@ -252,7 +252,7 @@ def _assert_same(xy, down, width, size, value_tol: float = 1e-5, grad_tol: float
 def test_fast_form_matches_the_reference(b, t, size, dtype, block, monkeypatch):
     """Values within 1e-5 (what the culling leaves out is below 8.3e-7 a piece), gradients within 1e-4 of
     the largest; a 700 piece-pixel block splits every kind of piece into many uneven chunks."""
-    monkeypatch.setattr(pen_module, "_BLOCK_ELEMENTS", block)
+    monkeypatch.setattr(pen_module, "_block_elements", lambda device: block)
     _assert_same(*_gestures(b + t, b, t, size, dtype), size)
 
 
@@ -303,10 +303,29 @@ def test_fast_form_works_in_chunks_of_bounded_size():
     start, end, weight, radius = pen_module._pieces(xy, down, width)
     plan = pen_module._plan(start, end, weight, radius, (64, 64))
     assert len(plan.chunks) > 1
-    assert max((c.last - c.first) * c.ky * c.kx for c in plan.chunks) <= pen_module._BLOCK_ELEMENTS
+    assert max((c.last - c.first) * c.ky * c.kx for c in plan.chunks) <= pen_module._block_elements(xy.device)
     # Pieces of weight 0 are never evaluated; drawn ones are unless off the canvas (only glyph 0 goes off).
     assert int((weight[1:] > 0).sum()) <= len(plan.rank) < int((weight > 0).sum())
 
 
 def test_render_pen_is_the_fast_form():
     assert render_pen is render_pen_fast
+
+
+def test_one_thread_renders_in_larger_chunks_with_the_same_result():
+    """A process on one torch thread works in chunks of _ONE_THREAD_BLOCK_ELEMENTS (no thread to wake for a
+    large op); the canvas is the same bit for bit and the gradients the same to float32 summation order."""
+    xy, down, width = _gestures(9, 48, 60, (96, 96), torch.float32)
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for n in (2, 1):
+            torch.set_num_threads(n)
+            assert pen_module._block_elements(xy.device) == (pen_module._ONE_THREAD_BLOCK_ELEMENTS if n == 1 else pen_module._BLOCK_ELEMENTS)
+            leaf = xy.clone().requires_grad_()
+            canvas = render_pen_fast(leaf, down, width, (96, 96))
+            results.append((canvas.detach(), torch.autograd.grad(canvas.square().sum(), leaf)[0]))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(results[0][0], results[1][0])
+    assert (results[0][1] - results[1][1]).abs().max() <= 1e-5 * results[0][1].abs().max()

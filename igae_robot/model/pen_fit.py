@@ -229,17 +229,22 @@ def fit_page(
         return list(zip(fit_drawings(list(locals_), np.stack(inks), pen_px, steps, lr_px), owned, part))
 
     parts = [occupied[a : a + batch] for a in range(0, len(occupied), batch)]
-    # Windows are independent: batches run on as many threads as torch may use (its ops let go of the GIL;
-    # each chunk op stays on its thread, below torch's parallel grain).  The batches are the same whatever
-    # the thread count, so the drawing is too.
-    with ThreadPoolExecutor(max(1, min(torch.get_num_threads(), len(parts)))) as pool:
-        done_windows = 0
-        for result in pool.map(fit_part, parts):
-            for d, (index, at, mine), cell in result:
-                fitted[index[mine]] = d.points[at[mine]] + (cell * core - margin)
-            done_windows += len(result)
-            if progress is not None:
-                progress(done_windows, len(occupied))
+    # Windows are independent: batches run on as many threads as torch may use (its ops let go of the GIL),
+    # each op on its own thread (torch set to one thread meanwhile: no op waits for another thread).  The
+    # batches are the same whatever the thread count, so the drawing is too.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max(1, min(threads, len(parts)))) as pool:
+            done_windows = 0
+            for result in pool.map(fit_part, parts):
+                for d, (index, at, mine), cell in result:
+                    fitted[index[mine]] = d.points[at[mine]] + (cell * core - margin)
+                done_windows += len(result)
+                if progress is not None:
+                    progress(done_windows, len(occupied))
+    finally:
+        torch.set_num_threads(threads)
     return PenDrawing(fitted, drawing.down)
 
 

@@ -65,8 +65,19 @@ _EPS2 = 1e-12  # the reference's epsilon under the square root of a distance
 # costs ~50 us per op on the 2-vCPU machine measured, more than the op (union form, 2 threads, B=1024
 # T=40 28x28, forward + backward: best 98-106 ms in chunks of 2^15 - 1, 124-172 ms in chunks of 2^18).
 # On a GPU large chunks keep the launches few.
+# A process whose ops run on one thread anyway (torch.set_num_threads(1): a page's fit runs its windows on
+# threads of its own, see pen_fit.fit_page) has no thread to wake: there chunks of 2^17 make a quarter as
+# many ops for the same work, 50 -> 40 ms a step on a batch of eight 384-px windows of a page of text.
 _BLOCK_ELEMENTS = (1 << 15) - 1
+_ONE_THREAD_BLOCK_ELEMENTS = 1 << 17
 _GPU_BLOCK_ELEMENTS = 1 << 24
+
+
+def _block_elements(device: torch.device) -> int:
+    """Piece-pixels per chunk on ``device`` (see _BLOCK_ELEMENTS)."""
+    if device.type != "cpu":
+        return _GPU_BLOCK_ELEMENTS
+    return _ONE_THREAD_BLOCK_ELEMENTS if torch.get_num_threads() == 1 else _BLOCK_ELEMENTS
 
 
 def pen_state(intensity: Tensor, mode: str = "soft", threshold: float = 0.5) -> Tensor:
@@ -213,9 +224,9 @@ def _plan(start: Tensor, end: Tensor, weight: Tensor, radius: Tensor, size: tupl
 
 def _chunks(key: Tensor, size: tuple[int, int], device: torch.device) -> list[_Chunk]:
     """Runs of equal sort key (kind * (max(H, W) + 1) + patch side), cut into chunks of equal size and at
-    most _BLOCK_ELEMENTS piece-pixels."""
+    most _block_elements piece-pixels."""
     keys, counts = torch.unique_consecutive(key, return_counts=True)
-    budget, chunks, first = _BLOCK_ELEMENTS if device.type == "cpu" else _GPU_BLOCK_ELEMENTS, [], 0
+    budget, chunks, first = _block_elements(device), [], 0
     for k, n in zip(keys.tolist(), counts.tolist()):
         kind, side = divmod(k, max(size) + 1)
         ky, kx = min(size[0], side), min(size[1], side)
@@ -338,7 +349,7 @@ class _PenCanvas(torch.autograd.Function):
         grads, grad = torch.zeros_like(table), grad_canvas.reshape(-1)
         pixels = rank.nonzero().squeeze(1)  # the pixels some piece wins, and their winners (flat B*S)
         piece = pixels.div(h * w, rounding_mode="floor") * s + (s - rank.index_select(0, pixels))
-        block = _BLOCK_ELEMENTS if grad.device.type == "cpu" else _GPU_BLOCK_ELEMENTS
+        block = _block_elements(grad.device)
         for a in range(0, len(pixels), block):
             p, k = pixels[a : a + block], piece[a : a + block]
             grads.index_add_(1, k, _pixel_grads(table.index_select(1, k), p, grad.index_select(0, p), ctx.size))
