@@ -29,7 +29,7 @@ from igae_robot.images.pen_habit import load_pen_habit
 from igae_robot.images.trace import trace_strokes
 from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.model.encode import glyph_box, read_inked
-from igae_robot.model.pen_fit import PenDrawing, fit_drawings, fit_page, to_steps
+from igae_robot.model.pen_fit import PenDrawing, fit_drawings, fit_page, page_windows, to_steps
 from igae_robot.model.refine import refine
 from igae_robot.model.tensors import GestureTensors
 from igae_robot.vectorize.options import VectorizeOptions
@@ -42,14 +42,19 @@ __all__ = ["ModelEngine", "PenEngine", "PAGE_FIT_STEPS", "PEN_CANVAS", "PEN_FIT_
 # about its own resolution.
 PEN_CANVAS = 112
 PEN_FIT_STEPS = 60  # Adam steps of the fit (``--refine`` sets another number; 0 = the trace as is)
-# Adam steps of the fit of ink drawn whole (pages, words, sketches).  Measured on a 1200x1350 page of 400
-# MNIST digits (2x, pen 5 px): IoU 0.732 traced, 0.852 / 0.896 / 0.961 after 4 / 8 / 60 steps, at 0.45 /
-# 0.76 / 8 s (the skeleton tracer: 0.733 in 0.58 s).
-PAGE_FIT_STEPS = 8
-# Adam's step while a page is fitted, pixels: shrinking from the first value to the second.  Half a pixel at
-# first moves a line to where its ink is in fewer steps; a fifth at the end lets it settle.  On 6 held-out
-# pages, 5 steps so scored 0.012 more IoU than 5 steps of 0.3 px (benchmarks/pages.py pages, seed 3).
-PAGE_FIT_LR = (0.5, 0.2)
+# Adam steps of the fit of ink drawn whole (pages, words, sketches): first PAGE_COARSE_STEPS on the ink at half
+# its resolution (a quarter of the pixels: the lines move most of the way to their ink cheaply), then
+# PAGE_FIT_STEPS at full resolution (they settle).  On the 16 held-out 1200x1400 pages of
+# benchmarks/build_pages.py --seed 3 (pens 3-7 px), 5 + 3 steps scored a mean IoU of 0.887 where 8 full steps
+# scored 0.888, and traced and fitted a page in 0.44 s where those took 0.59 s (median; 4 + 3: 0.880 in 0.43 s).
+PAGE_COARSE_STEPS = 5
+PAGE_FIT_STEPS = 3
+# Adam's step while a page is fitted, pixels of the ink it is fitted on, shrinking from the first value to the
+# second: large steps move a line to its ink sooner, small ones let it settle (on 6 held-out pages, 5 full steps
+# from 0.5 to 0.2 px scored 0.012 more IoU than 5 steps of 0.3 px).  The coarse steps' are half-resolution
+# pixels: 0.6 -> 0.3 px of the page.
+PAGE_FIT_LR = (0.3, 0.2)
+PAGE_COARSE_LR = (0.3, 0.15)
 # A traced page's corners, kept as steps of its drawing (pen_fit.to_steps): Douglas-Peucker's tolerance, pixels.
 PAGE_CORNER_PX = 0.3
 # The widest pen a page is fitted with, pixels: a thicker one (13 px at 600 dpi) is drawn on the ink shrunk
@@ -118,6 +123,7 @@ class PenEngine:
     lr_px: float = 0.3
     page_fit_steps: int = PAGE_FIT_STEPS
     page_lr_px: tuple[float, float] = PAGE_FIT_LR
+    page_coarse_steps: int = PAGE_COARSE_STEPS
     # progress(windows done, windows) while a page is fitted (a 600-dpi page takes seconds); not a setting
     progress: Callable[[int, int], None] | None = dataclasses.field(default=None, compare=False, repr=False)
     size: int = PEN_CANVAS
@@ -131,8 +137,9 @@ class PenEngine:
         return Crop(self.size, round(self.size * 5 / 7), 32.0, native=True)
 
     def key(self, h: "hashlib._Hash") -> None:
-        # 4: pages keep their traced corners (session 7): other files.
-        h.update(repr(("pen engine", 4, self.fit_steps, self.page_fit_steps, self.lr_px, self.page_lr_px, self.size, self.dt_s)).encode())
+        # 4: pages keep their traced corners and are fitted coarse first (session 7): other files.
+        h.update(repr(("pen engine", 4, self.fit_steps, self.page_fit_steps, self.page_coarse_steps, self.lr_px, self.page_lr_px,
+                       self.size, self.dt_s)).encode())
 
     def prepare(self, device: str) -> None:
         pass  # the fit runs on the CPU: a glyph's few hundred steps are too small a job for a GPU launch
@@ -150,7 +157,7 @@ class PenEngine:
             for k, d in zip(part, self._fit_crops(np.stack([glyphs[k] for k in part]), pen_px[part])):
                 drawings[k] = d
         for k in (k for k, d in enumerate(drawings) if d is None):
-            drawings[k] = draw_whole(glyphs[k], pen_px[k], self.page_fit_steps, self.page_lr_px, self.progress)
+            drawings[k] = draw_whole(glyphs[k], pen_px[k], self.page_fit_steps, self.page_lr_px, self.progress, self.page_coarse_steps)
         return _pen_arrays(drawings, sides), None
 
     def _fit_crops(self, glyphs: np.ndarray, pen_px: np.ndarray) -> list[PenDrawing]:
@@ -172,24 +179,41 @@ def glyph_strokes(binary: np.ndarray, pen_px: float) -> list[np.ndarray]:
 
 def draw_whole(
     ink: np.ndarray, pen_px: float, fit_steps: int = PAGE_FIT_STEPS, lr_px: float | tuple[float, float] = PAGE_FIT_LR,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, coarse_steps: int = PAGE_COARSE_STEPS,
 ) -> PenDrawing:
     """Ink of any size (H,W) in [0,1] drawn at its own scale: traced whole (strokes run on across the page,
-    planned for few lifts), then fitted window by window (:func:`~igae_robot.model.pen_fit.fit_page`).
+    planned for few lifts), then fitted window by window (:func:`~igae_robot.model.pen_fit.fit_page`):
+    ``coarse_steps`` on the ink at half its resolution, then ``fit_steps`` at full (see PAGE_COARSE_STEPS).
 
     A pen wider than :data:`PAGE_WORK_PEN` pixels (a 600-dpi scan) is drawn on the ink shrunk until the pen
     is that wide, and the drawing scaled back; ``lr_px`` is in pixels of the ink it is fitted on."""
-    scale = min(1.0, PAGE_WORK_PEN / max(pen_px, 1e-6))
-    if scale < 1.0:
-        h, w = ink.shape
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        ink = np.asarray(Image.fromarray(np.asarray(ink, np.float32), mode="F").resize(size, Image.BOX))
-        scale = size[0] / w  # the scale the pixels really have
+    ink, scale = _shrunk(ink, min(1.0, PAGE_WORK_PEN / max(pen_px, 1e-6)))
     binary = ink > 0.5
-    pen = pen_px * scale
+    pen = pen_px * scale[0]
     drawing = to_steps(trace_strokes(binary, pen), max(1.0, pen / 2), PAGE_CORNER_PX)
-    fitted = fit_page(drawing, binary.astype(np.float32), pen, fit_steps, lr_px, progress=progress)
+    if pen < 3.0 or fit_steps <= 0:  # under 1.5 px at half resolution: all steps at full resolution
+        fit_steps, coarse_steps = fit_steps + (coarse_steps if fit_steps > 0 else 0), 0
+    small, half = _shrunk(binary, 0.5) if coarse_steps > 0 else (None, np.ones(2))
+    start = PenDrawing(drawing.points * half, drawing.down)
+    counts = [page_windows(start, pen * half[0]) if small is not None else 0, page_windows(drawing, pen)]
+    if small is not None:
+        report = None if progress is None else lambda n, _: progress(n, sum(counts))
+        start = fit_page(start, (small > 0.5).astype(np.float32), pen * half[0], coarse_steps, PAGE_COARSE_LR, progress=report)
+        drawing = PenDrawing(start.points / half, drawing.down)
+    report = None if progress is None else lambda n, _: progress(counts[0] + n, sum(counts))
+    fitted = fit_page(drawing, binary.astype(np.float32), pen, fit_steps, lr_px, progress=report)
     return PenDrawing(fitted.points / scale, fitted.down)
+
+
+def _shrunk(ink: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """``ink`` (H,W) area-averaged to ``scale`` of its size (as it is at 1), and the scale (x, y) its pixels
+    really have (sizes are whole pixels)."""
+    if scale >= 1.0:
+        return ink, np.ones(2)
+    h, w = ink.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    shrunk = np.asarray(Image.fromarray(np.asarray(ink, np.float32), mode="F").resize(size, Image.BOX))
+    return shrunk, np.array([size[0] / w, size[1] / h])
 
 
 def pen_gestures(glyphs: np.ndarray, pens: np.ndarray, labels: np.ndarray | None = None, engine: PenEngine | None = None) -> list[Gesture]:
