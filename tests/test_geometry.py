@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from fixtures_machine import polyline
@@ -115,3 +117,68 @@ def test_merge_of_a_page_of_strokes_chains_them_as_the_small_merge_does():
     assert len(merged) == 30
     assert sorted(round(float(m.points[:, 1].mean())) for m in merged) == [10 * k for k in range(30)]
     assert all(len(m) == 21 for m in merged)
+
+
+def _plain_merge_of_one_glyph(pool: list[geometry.Polyline], tol: float) -> list[geometry.Polyline]:
+    """The k-d tree merge written plainly: each sweep over a chain tries, in index order, the strokes
+    with an end within ``tol`` of the chain's ends as they were when the sweep began (measured one by one)."""
+    def ends(p):
+        return (p.points[0].tolist(), p.points[-1].tolist())
+
+    out, used = [], [False] * len(pool)
+    for i, chain in enumerate(pool):
+        if used[i]:
+            continue
+        used[i], grown = True, True
+        while grown:
+            grown = False
+            near = [j for j, p in enumerate(pool) if any(math.dist(u, v) <= tol for u in ends(chain) for v in ends(p))]
+            for j in near:
+                joined = None if used[j] else geometry._join(chain, pool[j], tol)
+                if joined is not None:
+                    chain, used[j], grown = joined, True, True
+        out.append(chain)
+    return out
+
+
+@pytest.mark.parametrize("layout", ["scattered", "grid-at-tolerance"])
+def test_merge_through_the_k_d_tree_joins_as_the_plain_search_does(layout):
+    """A glyph of hundreds of strokes (candidates from the k-d tree, asked once for every pair of
+    near ends) merges exactly as the plainly written search: same chains, same points, pressure
+    and time.  On a grid whose spacing is the tolerance, ends lie exactly at it."""
+    rng = np.random.default_rng(3 if layout == "scattered" else 4)
+    pool = []
+    for k in range(300):
+        m = int(rng.integers(1, 4))  # dots too
+        if layout == "scattered":
+            pts = rng.uniform(0, 40, 2) + np.cumsum(rng.normal(0, 1, (m, 2)), axis=0)
+        else:
+            pts = rng.integers(0, 15, (m, 2)).astype(float) * 0.25
+        pool.append(geometry.Polyline(pts, rng.uniform(0, 1, m), np.arange(m) + 10.0 * k, glyph=5))
+    tol = 0.5 if layout == "scattered" else 0.25
+    through_tree = geometry.merge(pool, tol)
+    plain = _plain_merge_of_one_glyph(pool, tol)
+    assert len(pool) > geometry._MANY and len(through_tree) < len(pool) - 20  # the tree's path, many joins
+    assert len(through_tree) == len(plain)
+    for a, b in zip(through_tree, plain):
+        assert a.points.tolist() == b.points.tolist()
+        assert a.pressure.tolist() == b.pressure.tolist() and a.t_s.tolist() == b.t_s.tolist()
+
+
+@pytest.mark.parametrize("n", [5, 9, 40, 64])
+def test_ends_meet_as_measured_pair_by_pair(n):
+    """Whether any two strokes' ends meet: numpy over every pair (above a dozen strokes) answers as
+    the pair-by-pair measure does, exactly at the tolerance too, and never pairs a stroke with itself."""
+    rng = np.random.default_rng(n)
+    answers = set()
+    for trial in range(60):
+        pts = rng.integers(0, 4 * n, (n, 2, 2)).astype(float) * 0.25
+        if trial % 3 == 0:
+            pts[:, 1] = pts[:, 0]  # a stroke's own ends meet: not a join
+        pool = [polyline(p) for p in pts]
+        ends = [(p.points[0].tolist(), p.points[-1].tolist()) for p in pool]
+        for tol in (0.25, 0.5, 0.1):
+            expected = any(math.dist(u, v) <= tol for i, a in enumerate(ends) for b in ends[i + 1:] for u in a for v in b)
+            assert geometry._ends_meet(pool, tol) == expected, (trial, tol)
+            answers.add(expected)
+    assert answers == {True, False}
