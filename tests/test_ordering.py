@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -37,18 +39,90 @@ def test_order_two_opt_never_worse_than_greedy():
     assert geometry.length(improved) == pytest.approx(geometry.length(lines))
 
 
+@pytest.mark.parametrize("walk", ["measured", "kd-tree", "measured+near", "kd-tree+near"])
 @pytest.mark.parametrize("grid", [False, True], ids=["random", "grid-with-ties"])
-def test_greedy_walk_on_the_kd_tree_matches_brute_force(grid):
-    """The KD-tree walk makes the brute-force walk's choices step for step, ties included (on a
-    grid many ends are equally near, and the tree is asked again for more of them)."""
+def test_greedy_walk_matches_brute_force(grid, walk, monkeypatch):
+    """Every way the walk finds the nearest free end (numpy measuring them all, the KD-tree, each
+    end's near list first) makes the brute-force walk's choices step for step, ties included (on
+    a grid many ends are equally near, and the tree is asked again for more of them)."""
+    if walk.startswith("kd-tree"):
+        monkeypatch.setattr(ordering, "_MEASURE_ALL", 0)
     rng = np.random.default_rng(7)
     for trial in range(200):
         n = 2 + trial % 60
         ends = rng.integers(0, 4, (2, n, 2)).astype(float) if grid else rng.uniform(0, 50, (2, n, 2))
         start = None if trial % 3 else [float(v) for v in rng.uniform(0, 50, 2)]
-        seq, flip = ordering._greedy(ends[0], ends[1], None if start is None else np.asarray(start))
+        begin = None if start is None else np.asarray(start)
+        near = local_search.near_ends(ends[0], ends[1], begin) if walk.endswith("near") else None
+        seq, flip = ordering._greedy(ends[0], ends[1], begin, near=near)
         brute = ordering._order_few(ends[0].tolist(), ends[1].tolist(), start, max_passes=0)
         assert (seq.tolist(), flip.tolist()) == (brute[0], brute[1]), trial
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+@pytest.mark.parametrize("with_near", [False, True])
+def test_greedy_walk_on_numbers_too_big_to_square_matches_brute_force(with_near):
+    """Where every distance left overflows to inf, numpy's nearest column may be a drawn stroke's
+    (inf too): the walk then takes, as brute force does, the first free entry."""
+    rng = np.random.default_rng(8)
+    ends = rng.uniform(0, 50, (2, 40, 2))
+    ends[:, 20:] *= 1e306  # half the strokes far beyond squaring
+    near = local_search.near_ends(ends[0], ends[1], None) if with_near else None
+    seq, flip = ordering._greedy(ends[0], ends[1], None, near=near)
+    brute = ordering._order_few(ends[0].tolist(), ends[1].tolist(), None, max_passes=0)
+    assert (seq.tolist(), flip.tolist()) == (brute[0], brute[1])
+
+
+def test_the_walk_is_cheap_where_it_can_be(monkeypatch):
+    """The near lists settle most steps (few measure every free end), and measuring every free end
+    is numpy's work: a drawn stroke's ends never come out nearest (no Python fallback)."""
+    calls = {"nearest": 0, "distance": 0}
+    nearest, distance = ordering._MeasuredEnds.nearest, ordering.distance
+
+    def counting_nearest(self, pos):
+        calls["nearest"] += 1
+        return nearest(self, pos)
+
+    def counting_distance(a, b):
+        calls["distance"] += 1
+        return distance(a, b)
+
+    monkeypatch.setattr(ordering._MeasuredEnds, "nearest", counting_nearest)
+    monkeypatch.setattr(ordering, "distance", counting_distance)
+    rng = np.random.default_rng(9)
+    anchors = rng.uniform(0, 200, (400, 2))  # short strokes, a page of them
+    ends = anchors + rng.uniform(-2, 2, (2, 400, 2))
+    ordering._greedy(ends[0], ends[1], None, near=local_search.near_ends(ends[0], ends[1], None))
+    assert calls["nearest"] < 0.25 * 400
+    calls["distance"] = 0
+    ordering._greedy(ends[0], ends[1], None)
+    assert calls["distance"] == 0
+
+
+def test_reversed_without_checks_is_polyline_reversed():
+    """order() reverses strokes without Polyline's checks: every field as Polyline.reversed() gives it."""
+    rng = np.random.default_rng(12)
+    for stroke in _strokes(lambda m: rng.uniform(0, 300, (m, 2)), 30, rng):
+        fast, checked = ordering._reversed(stroke), stroke.reversed()
+        assert type(fast) is type(checked)
+        for field in dataclasses.fields(geometry.Polyline):
+            a, b = getattr(fast, field.name), getattr(checked, field.name)
+            assert np.array_equal(a, b) and np.shape(a) == np.shape(b), field.name
+
+
+@pytest.mark.parametrize("with_start", [False, True])
+def test_travel_from_stroke_ends_is_travel_length_exactly(with_start):
+    """order() compares travels from the stroke ends alone; they must be travel_length's floats."""
+    rng = np.random.default_rng(10)
+    strokes = _strokes(lambda m: rng.uniform(0, 300, (m, 2)), 200, rng)
+    flip = rng.random(200) < 0.5
+    drawn = [p.reversed() if f else p for p, f in zip(strokes, flip)]
+    entry = np.array([p.points[0] for p in strokes])
+    exit_ = np.array([p.points[-1] for p in strokes])
+    first, last = np.where(flip[:, None], exit_, entry), np.where(flip[:, None], entry, exit_)
+    start = rng.uniform(0, 300, 2) if with_start else None
+    assert ordering._travel(first, last, start) == geometry.travel_length(drawn, start)
+    assert ordering._travel(entry, exit_, start) == geometry.travel_length(strokes, start)
 
 
 def _strokes(draw_points, n, rng) -> list[geometry.Polyline]:
