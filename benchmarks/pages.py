@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/build_pages.py               # the pages, into ~/.cache/igae-pages
     .venv/bin/python benchmarks/pages.py --json pages.json   # every page, every method
     .venv/bin/python benchmarks/pages.py --kinds words,blank --limit 2
+    .venv/bin/python benchmarks/pages.py --igae-steps 8,8                # a longer page fit (quality for time)
 
 Input: ``--pages`` folder with ``pages.json``: a list of {name, kind, scan (png/jpg), truth (png, ink 0 on
 white 255, the clean ink, same size), dpi, pen_px (median stroke width of the truth), width, height}.
@@ -85,7 +86,10 @@ def setup(method: str):
         from igae_robot.vectorize import Source, VectorizeOptions, vectorize
         from igae_robot.vectorize.engines import PenEngine
 
-        engine, writers = PenEngine(), {".svg": functools.partial(export_files, fmt="svg", machine=None)}
+        steps = os.environ.get("PAGES_IGAE_STEPS")  # --igae-steps COARSE,FINE, passed down to this child
+        coarse, fine = (int(x) for x in steps.split(",")) if steps else (None, None)
+        engine = PenEngine() if steps is None else PenEngine(page_fit_steps=fine, page_coarse_steps=coarse)
+        writers = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
 
         def draw(scan: Path, out: Path, dpi: float) -> None:
             source = Source(scan, scan.name, out.stem)
@@ -272,18 +276,23 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="at most this many pages per kind (0: all)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per method and page")
     parser.add_argument("--json", default=None, help="save every number here")
+    parser.add_argument("--igae-steps", default=None, metavar="COARSE,FINE",
+                        help="the pen engine's page fit: Adam steps at half resolution, then at full (default: the engine's)")
     parser.add_argument("--child", nargs=4, metavar=("METHOD", "SCAN", "SVG", "DPI"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child[0], Path(args.child[1]), Path(args.child[2]), float(args.child[3]))
+    if args.igae_steps:
+        os.environ["PAGES_IGAE_STEPS"] = ",".join(str(int(x)) for x in args.igae_steps.split(","))
     folder = Path(args.pages).expanduser()
     pages = json.loads((folder / "pages.json").read_text())
     kinds = list(dict.fromkeys(p["kind"] for p in pages if not args.kinds or p["kind"] in args.kinds.split(",")))
     pages = [p for k in kinds for p in [q for q in pages if q["kind"] == k][: args.limit or None]]
     cpus, load = os.cpu_count() or 1, os.getloadavg()
     busy = " BUSY" if load[0] > cpus else ""
+    steps = f", igae page fit {args.igae_steps} steps" if args.igae_steps else ""
     print(f"# pages, {time.strftime('%Y-%m-%d %H:%M')}, {cpus} CPUs, load average {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f}{busy}, {len(pages)} pages from {folder}\n", flush=True)
+          f"{load[2]:.2f}{busy}, {len(pages)} pages from {folder}{steps}\n", flush=True)
     rows = []
     print(PAGE_HEADER)
     with tempfile.TemporaryDirectory(prefix="pages-bench-") as tmp:
