@@ -66,7 +66,7 @@ def igae_handwrite(text, size, width, line_spacing, seed, neatness, slant, style
 @click.option("--dpi", type=vpype_cli.FloatType(), default=96.0, help="source resolution: sets the drawing's physical size")
 @click.option("--remove-lines", is_flag=True, help="take the printed lines of ruled paper out of the scans")
 @click.option("--refine", type=vpype_cli.IntegerType(), default=None, help="pen engine: fit steps per glyph (default 60)")
-@click.option("--page-refine", type=vpype_cli.IntegerType(), default=None, help="pen engine: fit steps of a page drawn whole (default 8)")
+@click.option("--page-refine", type=vpype_cli.IntegerType(), default=None, help="pen engine: fit steps at full resolution of a page drawn whole, after 5 at half resolution (default 3; 0: the trace as it is)")
 @click.option("--model", type=vpype_cli.PathType(exists=True), default=None, help="a trained checkpoint draws instead")
 @click.option("--gap", type=vpype_cli.TextType(), default="10mm", help="space between images when IMAGE is a pattern that matches several")
 @vpype_cli.generator
