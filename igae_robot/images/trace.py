@@ -94,15 +94,22 @@ def _depths(binary: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     The nearest paper pixel always touches the ink side-on (a step from it towards the ink pixel would be
     nearer, so it is ink), so a k-d tree of those edge pixels answers for the skeleton's pixels alone: on
     1200x1400 pages 0.03-0.05 s where the transform of the whole page took 0.11-0.12 s."""
-    ink_rows, ink_cols = np.flatnonzero(binary.any(1)), np.flatnonzero(binary.any(0))
-    top, left = ink_rows[0], ink_cols[0]
-    box = np.pad(binary[top : ink_rows[-1] + 1, left : ink_cols[-1] + 1], 2)
+    (top, left), ink = _ink_box(binary)
+    box = np.pad(ink, 2)
     inner = box[1:-1, 1:-1]  # the ink's bounding box and a ring of paper around it
     edge = ~inner & (box[:-2, 1:-1] | box[2:, 1:-1] | box[1:-1, :-2] | box[1:-1, 2:])
     edge_rows, edge_cols = np.nonzero(edge)
     paper = np.column_stack([edge_rows + (top - 1), edge_cols + (left - 1)]).astype(np.float64)
     tree = cKDTree(paper, balanced_tree=False, compact_nodes=False)  # built once, queried once: quicker so
     return tree.query(np.column_stack([rows, cols]).astype(np.float64))[0]
+
+
+def _ink_box(binary: np.ndarray) -> tuple[tuple[int, int], np.ndarray]:
+    """((top row, left column), the view of ``binary`` on its ink's bounding box); an inkless image gives an empty box."""
+    rows, cols = np.flatnonzero(binary.any(1)), np.flatnonzero(binary.any(0))
+    if not len(rows):
+        return (0, 0), binary[:0, :0]
+    return (int(rows[0]), int(cols[0])), binary[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def _bands(binary: np.ndarray):
@@ -153,10 +160,9 @@ def _without_dust(binary: np.ndarray, min_area: float) -> np.ndarray:
     Labelled within the ink's bounding box and counted over the ink's pixels alone: 0.09 s -> 0.05 s on a
     300-dpi A4 page, 0.08 s -> 0.001 s on one with a few lines near its edge."""
     binary = np.asarray(binary, dtype=bool)
-    rows, cols = np.flatnonzero(binary.any(1)), np.flatnonzero(binary.any(0))
-    if min_area <= 1 or not len(rows):
+    (top, left), box = _ink_box(binary)
+    if min_area <= 1 or not box.size:
         return binary
-    box = binary[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     labels, count = ndimage.label(box, structure=_EIGHT)
     ink = np.flatnonzero(box)
     label = labels.ravel()[ink]
@@ -165,7 +171,7 @@ def _without_dust(binary: np.ndarray, min_area: float) -> np.ndarray:
         return binary
     clean = binary.copy()
     dust_rows, dust_cols = np.divmod(dust, box.shape[1])
-    clean[dust_rows + rows[0], dust_cols + cols[0]] = False
+    clean[dust_rows + top, dust_cols + left] = False
     return clean
 
 

@@ -216,10 +216,7 @@ def fit_page(
     progress(windows done, windows) after each batch of windows."""
     if steps <= 0 or not len(drawing.points):
         return drawing
-    margin = int(np.ceil(2 * pen_px)) + 2
-    core = window - 2 * margin
-    if core < 8:
-        raise ValueError(f"a {window}-pixel window leaves no room for a {pen_px:.1f}-pixel pen")
+    margin, core = _grid(pen_px, window)
     cells, occupied = _cells(drawing.points, core)
     fitted = drawing.points.copy()
 
@@ -251,8 +248,15 @@ def fit_page(
 
 def page_windows(drawing: PenDrawing, pen_px: float, window: int = PAGE_WINDOW) -> int:
     """How many windows :func:`fit_page` fits for ``drawing`` (what its progress counts to)."""
+    return len(_cells(drawing.points, _grid(pen_px, window)[1])[1]) if len(drawing.points) else 0
+
+
+def _grid(pen_px: float, window: int) -> tuple[int, int]:
+    """(margin, core) of fit_page's windows: a cell of ``core`` pixels, with a margin of two pens each side."""
     margin = int(np.ceil(2 * pen_px)) + 2
-    return len(_cells(drawing.points, window - 2 * margin)[1]) if len(drawing.points) and window - 2 * margin >= 8 else 0
+    if window - 2 * margin < 8:
+        raise ValueError(f"a {window}-pixel window leaves no room for a {pen_px:.1f}-pixel pen")
+    return margin, window - 2 * margin
 
 
 def _cells(points: np.ndarray, core: int) -> tuple[np.ndarray, np.ndarray]:

@@ -191,16 +191,20 @@ def draw_whole(
     binary = ink > 0.5
     pen = pen_px * scale[0]
     drawing = to_steps(trace_strokes(binary, pen), max(1.0, pen / 2), PAGE_CORNER_PX)
-    if pen < 3.0 or fit_steps <= 0:  # under 1.5 px at half resolution: all steps at full resolution
-        fit_steps, coarse_steps = fit_steps + (coarse_steps if fit_steps > 0 else 0), 0
+    if fit_steps <= 0:  # the trace as it is
+        coarse_steps = 0
+    elif pen < 3.0:  # under 1.5 px at half resolution: every step at full resolution
+        fit_steps, coarse_steps = fit_steps + coarse_steps, 0
     small, half = _shrunk(binary, 0.5) if coarse_steps > 0 else (None, np.ones(2))
     start = PenDrawing(drawing.points * half, drawing.down)
-    counts = [page_windows(start, pen * half[0]) if small is not None else 0, page_windows(drawing, pen)]
+    windows = [0, 0]  # the coarse and the full-resolution fit's: what a progress bar counts to
+    if progress is not None:
+        windows = [page_windows(start, pen * half[0]) if small is not None else 0, page_windows(drawing, pen)]
     if small is not None:
-        report = None if progress is None else lambda n, _: progress(n, sum(counts))
+        report = None if progress is None else lambda n, _: progress(n, sum(windows))
         start = fit_page(start, (small > 0.5).astype(np.float32), pen * half[0], coarse_steps, PAGE_COARSE_LR, progress=report)
         drawing = PenDrawing(start.points / half, drawing.down)
-    report = None if progress is None else lambda n, _: progress(counts[0] + n, sum(counts))
+    report = None if progress is None else lambda n, _: progress(windows[0] + n, sum(windows))
     fitted = fit_page(drawing, binary.astype(np.float32), pen, fit_steps, lr_px, progress=report)
     return PenDrawing(fitted.points / scale, fitted.down)
 
