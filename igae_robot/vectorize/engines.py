@@ -137,8 +137,9 @@ class PenEngine:
         return Crop(self.size, round(self.size * 5 / 7), 32.0, native=True)
 
     def key(self, h: "hashlib._Hash") -> None:
-        # 4: pages keep their traced corners and are fitted coarse first (session 7): other files.
-        h.update(repr(("pen engine", 4, self.fit_steps, self.page_fit_steps, self.page_coarse_steps, self.lr_px, self.page_lr_px,
+        # 4: pages keep their traced corners and are fitted coarse first (session 7); 5: the fit's pieces reach
+        # 1 px past the pen, not 1.5 (pen_fit.FIT_MARGIN_EDGES): other files.
+        h.update(repr(("pen engine", 5, self.fit_steps, self.page_fit_steps, self.page_coarse_steps, self.lr_px, self.page_lr_px,
                        self.size, self.dt_s)).encode())
 
     def prepare(self, device: str) -> None:
