@@ -323,6 +323,24 @@ def test_the_pen_engine_draws_a_page_whole_at_its_own_scale(tmp_path):
     assert 'width="50.8mm"' in svg, svg[:300]
 
 
+def test_an_image_of_the_crop_s_size_too_big_for_one_glyph_is_drawn_whole(tmp_path):
+    """112 px is the pen engine's crop: such an image whose thin lines span more than a glyph's 32 pens went to
+    the crop check with no image in it and failed (a reshape of an empty stack)."""
+    from PIL import Image, ImageDraw
+
+    from igae_robot.vectorize.engines import PEN_CANVAS, PenEngine
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    im = Image.new("L", (PEN_CANVAS, PEN_CANVAS), 255)
+    ImageDraw.Draw(im).line([(5, 50), (105, 60)], fill=0, width=1)
+    ImageDraw.Draw(im).line([(5, 70), (100, 90)], fill=0, width=1)
+    im.save(folder / "thin.png")
+    (r,) = vectorize(discover_images([folder]), tmp_path / "out", PenEngine(), SVG, VectorizeOptions(workers=0)).records
+    assert r["status"] == "ok" and r["strokes"] == 2, r
+    assert r["iou"] > 0.8, r
+
+
 def test_remove_lines_takes_the_ruled_lines_out_and_keeps_the_writing(tmp_path):
     from PIL import Image, ImageDraw
 

@@ -260,7 +260,7 @@ def _is_model_input(inks: np.ndarray, size: int, box: int, keep_scale: tuple[flo
 def _com_offsets(inks: np.ndarray) -> np.ndarray:
     """(N,): largest distance (pixels, per axis) from each ink's centre of mass to the image centre."""
     n, h, w = inks.shape
-    mass = inks.reshape(n, -1).sum(axis=1).astype(np.float64)
+    mass = inks.reshape(n, h * w).sum(axis=1).astype(np.float64)  # h * w, not -1: a stack may hold no image
     with np.errstate(invalid="ignore", divide="ignore"):  # blank images: not a model input anyway
         com_y = (inks.sum(axis=2) * (np.arange(h) + 0.5)).sum(axis=1) / mass
         com_x = (inks.sum(axis=1) * (np.arange(w) + 0.5)).sum(axis=1) / mass
