@@ -80,6 +80,22 @@ def test_light_ink_on_dark_board(strokes):
     assert _iou(scan_ink(gray) > 0.5, strokes > 0.5) > 0.95
 
 
+@pytest.mark.parametrize("photo", ["dim", "vignette"])
+def test_camera_photo_whose_border_reads_dark(strokes, photo):
+    """A phone photo of a page: underexposed (paper 0.42), or darkening to 0.3 towards its edges.  The border's
+    median is under 0.5, yet the ink is the dark marks: read as light ink on dark, the page had no ink at all
+    (IoU 0.000 both ways before the marks were asked; 29 built pages: three photos went from 0 to 0.88-0.96)."""
+    if photo == "dim":
+        gray = _scan(strokes, paper=0.42, ink_dark=0.8, grain=0.01)
+    else:
+        ys, xs = np.mgrid[0:H, 0:W]
+        fall = 1 - 0.7 * np.clip((((xs - W / 2) / W) ** 2 + ((ys - H / 2) / H) ** 2) / 0.22, 0, 1)
+        gray = (_scan(strokes, grain=0.01) * fall).astype(np.float32)
+    assert np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])) < 0.5
+    assert _iou(scan_ink(gray) > 0.5, strokes > 0.5) > 0.9
+    assert _iou(scan_ink(1.0 - gray) > 0.5, strokes > 0.5) > 0.9  # its negative: light ink, a bright border
+
+
 def test_printed_lines_do_not_lower_the_threshold(strokes):
     """Black writing over many light printed lines: the ink level is the writing's, so the lines stay paper and
     the strokes do not grow fat."""
