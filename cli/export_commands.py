@@ -255,9 +255,12 @@ def check(
         from igae_robot.check import source_glyph
         from igae_robot.images.read import read_image
         from igae_robot.model.encode import glyph_box
+        from igae_robot.vectorize.engines import PEN_CANVAS
 
         side = size or 28
-        glyphs = [source_glyph(read_image(p), side, glyph_box(side)) for p in against]
+        # The pen engine's canvas: its glyphs are enlarged by whole factors only, so the sources must be too.
+        pen = side == PEN_CANVAS
+        glyphs = [source_glyph(read_image(p), side, glyph_box(side), whole_factors=pen) for p in against]
         images = np.stack([g for g, _ in glyphs])
         pens = np.array([pen for _, pen in glyphs])
         source = f"{len(against)} image(s)"

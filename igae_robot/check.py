@@ -208,10 +208,12 @@ def _pen_canvas(lines: list[np.ndarray], target: np.ndarray, pen: float | None) 
     return pen_coverage([line * side for line in lines], target.shape, max(1.0, pen), supersample)
 
 
-def source_glyph(gray: np.ndarray, size: int, box: int, invert: bool | None = None) -> tuple[np.ndarray, float]:
+def source_glyph(
+    gray: np.ndarray, size: int, box: int, invert: bool | None = None, whole_factors: bool = False,
+) -> tuple[np.ndarray, float]:
     """A source image (H,W) as vectorize prepares it (:func:`~igae_robot.images.glyphs.to_glyph`) and the pen
     that draws it as it is: its median stroke width, in pixels of the glyph canvas."""
-    glyph, transform = to_glyph(gray, invert, size=size, box=box)
+    glyph, transform = to_glyph(gray, invert, size=size, box=box, whole_factors=whole_factors)
     return glyph, median_stroke_width(ink_image(gray, invert) > 0.5) / transform.scale * size
 
 

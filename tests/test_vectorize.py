@@ -341,6 +341,45 @@ def test_an_image_of_the_crop_s_size_too_big_for_one_glyph_is_drawn_whole(tmp_pa
     assert r["iou"] > 0.8, r
 
 
+def test_the_pen_engine_enlarges_glyphs_by_whole_factors_and_never_shrinks_one_that_fits_its_crop():
+    from igae_robot.images.glyphs import to_canvas
+
+    for extent, factor in [(20, 4.0), (27, 2.0), (60, 1.0), (100, 1.0), (200, 80 / 200)]:
+        ink = np.zeros((300, 300), np.float32)
+        ink[50:53, 40 : 40 + extent] = 1.0  # a 3-px line, ``extent`` long
+        canvas, t = to_canvas(ink, 112, 80, whole_factors=True)
+        assert 112 / t.scale == pytest.approx(factor), extent
+        if factor >= 1:  # enlarged by a whole factor, the line keeps one width all along it
+            widths = (canvas > 0.5).sum(axis=0)
+            assert set(widths[widths > 0][2:-2].tolist()) == {3 * int(factor)}, (extent, set(widths.tolist()))
+
+
+def test_a_glyph_larger_than_the_pen_crop_is_drawn_whole_at_its_own_scale(tmp_path):
+    """A 150-px glyph drawn with a 5-px pen (30 pens: one glyph) was shrunk into the crop's 80-px box, and its
+    drawing, scaled back, missed the lines' edges (0.878 here; an Omniglot glyph on a scan 0.79, drawn whole 0.97)."""
+    from PIL import Image, ImageDraw
+
+    from igae_robot.vectorize.engines import PenEngine
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    im = Image.new("L", (400, 400), 255)
+    d = ImageDraw.Draw(im)
+    for line in ([(120, 120), (270, 120), (270, 270)], [(120, 195), (240, 195)], [(120, 270), (270, 270)]):
+        d.line(line, fill=0, width=5, joint="curve")
+    im.save(folder / "big.png")
+    (r,) = vectorize(discover_images([folder]), tmp_path / "out", PenEngine(), SVG, VectorizeOptions(workers=0)).records
+    assert r["status"] == "ok" and r["glyphs"] == 1 and r["strokes"] <= 3, r
+    # Judged as the benchmarks judge: the file read back by vpype (1 px = 1 CSS px at the default 96 dpi) and
+    # drawn with the source's pen against the source itself (the manifest's IoU is against the engine's crop).
+    vpype = pytest.importorskip("vpype", reason="REQUIRED-IN-CI: vpype (test extra) not installed; pip install -e '.[test]'")
+    from igae_robot.images.pen_draw import pen_iou
+
+    lines, _, _ = vpype.read_svg(str(tmp_path / "out" / r["outputs"][0]), quantization=0.1)
+    drawn = [np.column_stack([line.real, line.imag]) for line in lines]
+    assert pen_iou(drawn, np.asarray(im) < 128, 5.0) > 0.95  # shrunk into the crop: 0.878
+
+
 def test_remove_lines_takes_the_ruled_lines_out_and_keeps_the_writing(tmp_path):
     from PIL import Image, ImageDraw
 

@@ -131,15 +131,16 @@ class PenEngine:
 
     @property
     def crop(self) -> Crop:
-        """The ink in a box of 5/7 of the crop, whole while it spans up to 32 stroke widths (the pen is then
-        still 2.5 crop pixels wide; a model needs glyphs of 12 widths or less, the fit does not).  Larger ink
-        -- a word, a page, a sketch -- is drawn whole at its own scale (``native``)."""
-        return Crop(self.size, round(self.size * 5 / 7), 32.0, native=True)
+        """A glyph enlarged by a whole factor towards a box of 5/7 of the crop, never shrunk, while it spans up
+        to 32 stroke widths (the pen is then still 2.5 crop pixels wide; a model needs glyphs of 12 widths or
+        less, the fit does not) and fits the crop.  Larger ink -- a word, a page, a sketch, a glyph larger than
+        the crop -- is drawn whole at its own scale (``native``)."""
+        return Crop(self.size, round(self.size * 5 / 7), 32.0, native=True, whole_factors=True)
 
     def key(self, h: "hashlib._Hash") -> None:
         # 4: pages keep their traced corners and are fitted coarse first (session 7); 5: the fit's pieces reach
-        # 1 px past the pen, not 1.5 (pen_fit.FIT_MARGIN_EDGES): other files.
-        h.update(repr(("pen engine", 5, self.fit_steps, self.page_fit_steps, self.page_coarse_steps, self.lr_px, self.page_lr_px,
+        # 1 px past the pen, not 1.5 (pen_fit.FIT_MARGIN_EDGES); 6: glyphs enlarged by whole factors only: other files.
+        h.update(repr(("pen engine", 6, self.fit_steps, self.page_fit_steps, self.page_coarse_steps, self.lr_px, self.page_lr_px,
                        self.size, self.dt_s)).encode())
 
     def prepare(self, device: str) -> None:
@@ -241,7 +242,7 @@ def read_pen_glyphs(paths, invert: bool | None = None) -> tuple[np.ndarray, np.n
     from igae_robot.check import source_glyph
 
     crop = PenEngine().crop
-    glyphs, pens = zip(*(source_glyph(g, crop.size, crop.box, invert) for g in read_inked(paths)))
+    glyphs, pens = zip(*(source_glyph(g, crop.size, crop.box, invert, crop.whole_factors) for g in read_inked(paths)))
     return np.stack(glyphs).astype(np.float32), np.array(pens)
 
 

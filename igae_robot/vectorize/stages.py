@@ -47,12 +47,16 @@ class Crop:
     """How an engine wants its glyphs: crops ``size`` pixels square, the ink scaled into ``box`` pixels,
     and one glyph per image while the ink fits ``glyph_strokes`` stroke widths; larger ink is cut into
     glyph pieces, or with ``native`` handed over whole, at the source's own scale (a page, a word, a
-    sketch: the pen engine draws it in windows, see :func:`~igae_robot.model.pen_fit.fit_page`)."""
+    sketch: the pen engine draws it in windows, see :func:`~igae_robot.model.pen_fit.fit_page`).  With
+    ``whole_factors`` a glyph is enlarged by a whole factor only, never shrunk (see
+    :func:`~igae_robot.images.glyphs.to_canvas`): with ``native``, ink that does not fit the crop as it is
+    is handed over whole."""
 
     size: int
     box: int
     glyph_strokes: float
     native: bool = False
+    whole_factors: bool = False
 
 
 BATCH_PIXELS = 24_000_000  # source pixels a loader batch holds at most: an A4 page at 300 dpi is 8.7 million
@@ -229,8 +233,11 @@ def _native_inputs(inks: np.ndarray, widths: np.ndarray, split: str, crop: Crop)
     if split == "none":
         whole = np.ones(n, bool)
     else:
-        whole = (split == "auto") & (widths > 0) & fits_one_glyph(inks, widths, crop.glyph_strokes)
-    crops, counts, transforms = glyph_inputs(inks[whole], widths[whole], split, crop.size, crop.box, crop.glyph_strokes)
+        # the faint edge's pixel each side must fit too (to_canvas keeps it)
+        max_side = crop.size - 2 if crop.whole_factors else None
+        whole = (split == "auto") & (widths > 0) & fits_one_glyph(inks, widths, crop.glyph_strokes, max_side)
+    crops, counts, transforms = glyph_inputs(inks[whole], widths[whole], split, crop.size, crop.box, crop.glyph_strokes,
+                                             crop.whole_factors)
     crop_of = np.cumsum(counts) - counts  # each whole image's crop
     glyphs, out_counts, out_transforms = [], np.zeros(n, np.intp), []
     for i, k in zip(range(n), np.cumsum(whole) - 1):
