@@ -257,9 +257,9 @@ def _whole_factor(extent: int, size: int, box: int) -> float:
     A pen fit follows the binarised ink's edge, and ink resampled by a fraction has a staircase along its
     lines (a 3-px line enlarged 1.33x is 4 px wide here and 5 px there).  Held-out glyphs (benchmarks/
     pen_fidelity.py sets, seed 5, 6 each) scored 0.9455 against 0.9275 at 28 px (Omniglot), 0.954 against 0.947
-    and 0.946 against 0.939 at 112 px (handwriting and printed faces), MNIST the same; single glyphs on
-    1200x1400 scans, 0.98-0.997 against 0.83-0.93.  Ink larger than the canvas is still shrunk (the pen engine
-    draws such ink whole instead, :class:`~igae_robot.vectorize.stages.Crop`)."""
+    and 0.946 against 0.939 at 112 px (handwriting and printed faces), MNIST the same; one glyph or a short
+    word on a 1200x1400 scan (7 of them), 0.93-0.997 against 0.79-0.955.  Ink larger than the canvas is still
+    shrunk (the pen engine draws such ink whole instead, :class:`~igae_robot.vectorize.stages.Crop`)."""
     if extent + 2 > size:  # with the pixel of faint edge kept each side
         return box / extent
     return float(max(1, box // extent))
