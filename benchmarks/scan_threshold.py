@@ -19,7 +19,7 @@ Methods, each binarising the gray image the reader makes of the scan (Pillow's "
 * ``paper + 0.5``: ink measured against the paper (``scan.paper_level``) at a fixed 0.5;
 * ``scan_ink``: :func:`igae_robot.images.scan.scan_ink` at 0.5.
 
-Pages with ruled lines go through :func:`~igae_robot.images.scan.remove_ruled_lines` after every method (the
+Pages with ruled lines go through :func:`~igae_robot.images.ruled_lines.remove_ruled_lines` after every method (the
 truth has no lines).  Each cell is the median IoU over the pages of that artefact (three sources x the seeds); the "blank"
 row is the share of pixels marked as ink, in parts per million (0 is right).
 """
@@ -44,7 +44,8 @@ import build_pages as pages  # noqa: E402
 
 from igae_robot.images.glyphs import ink_image  # noqa: E402
 from igae_robot.images.read import is_light_background  # noqa: E402
-from igae_robot.images.scan import paper_level, remove_ruled_lines, scan_ink  # noqa: E402
+from igae_robot.images.ruled_lines import remove_ruled_lines  # noqa: E402
+from igae_robot.images.scan import paper_level, scan_ink  # noqa: E402
 
 SIZE = (800, 900)
 CONDITIONS = ("clean", "lighting", "grey", "yellowish", "pencil", "grain", "jpeg", "blur", "blue", "ruled", "mix", "blank")

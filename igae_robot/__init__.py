@@ -5,7 +5,7 @@ Where things live (one room each; arrows point the way imports go: cli -> export
     errors units atomic config gesture   base layer: errors, mm/number text, safe writes, the config tree,
                                          Gesture (numpy, mm-free glyph units); torch-free except config
     images/       torch-free  image files -> ink -> strokes: read.py (reading), scan.py (ink against the paper),
-                              glyphs.py (pieces, to_glyph), trace.py + stroke_graph.py + plan.py (centrelines,
+                              ruled_lines.py (--remove-lines), glyphs.py (pieces, to_glyph), trace.py + stroke_graph.py + plan.py (centrelines,
                               the pen's walk), pen_draw.py (the judge)
     paper/        torch-free  gestures -> strokes on paper: polyline, geometry, ordering, page, layout,
                               machine (+ machines/*.toml), sheet (plan a sheet, measure it)

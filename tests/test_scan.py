@@ -11,7 +11,8 @@ from scipy import ndimage
 
 from igae_robot.errors import DataError
 from igae_robot.images.glyphs import ink_image
-from igae_robot.images.scan import remove_ruled_lines, scan_ink
+from igae_robot.images.ruled_lines import remove_ruled_lines
+from igae_robot.images.scan import scan_ink
 
 H, W = 300, 400
 

@@ -38,7 +38,7 @@ class VectorizeOptions:
     width_mm: float = 0.0  # physical width of every source image; 0 = from dpi
     invert: bool | None = None  # True: dark ink on light paper; False: light on dark; None: detect per image
     split: str = "auto"  # "auto", "none", "components" (see components.find_pieces)
-    remove_lines: bool = False  # take ruled lines out of the scans (images.scan.remove_ruled_lines)
+    remove_lines: bool = False  # take ruled lines out of the scans (images.ruled_lines.remove_ruled_lines)
     join: float = 1.0  # join strokes whose ends are closer than this many stroke widths of the source ink
     refine_steps: int = 0  # Adam steps of test-time refinement per glyph (0 = encoder only)
     refine_lr: float = 0.05

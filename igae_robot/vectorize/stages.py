@@ -17,7 +17,8 @@ import torch
 
 from igae_robot.errors import IgaeError
 from igae_robot.images.glyphs import fits_one_glyph, glyph_inputs, ink_images, stroke_widths
-from igae_robot.images.scan import remove_ruled_lines, scan_ink
+from igae_robot.images.ruled_lines import remove_ruled_lines
+from igae_robot.images.scan import scan_ink
 from igae_robot.images.read import blank_reason, read_image_stats
 from igae_robot.images.trace import median_stroke_width
 from igae_robot.vectorize.options import Source, VectorizeOptions
