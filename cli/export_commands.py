@@ -259,8 +259,8 @@ def check(
 
         side = size or 28
         # The pen engine's canvas: its glyphs are enlarged by whole factors only, so the sources must be too.
-        pen = side == PEN_CANVAS
-        glyphs = [source_glyph(read_image(p), side, glyph_box(side), whole_factors=pen) for p in against]
+        pen_canvas = side == PEN_CANVAS
+        glyphs = [source_glyph(read_image(p), side, glyph_box(side), whole_factors=pen_canvas) for p in against]
         images = np.stack([g for g, _ in glyphs])
         pens = np.array([pen for _, pen in glyphs])
         source = f"{len(against)} image(s)"

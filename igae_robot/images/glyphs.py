@@ -41,6 +41,7 @@ SPLIT_MODES = ("auto", "none", "components")
 
 _INK = 0.5  # binarisation level of the ink image for components and stroke width
 _CONTENT = 0.2  # ink above this is content (as to_glyph): faint scanner noise does not stretch the box
+_FAINT_EDGE = 1  # px kept round the ink's box when it is put on a canvas (its anti-aliased edge)
 _EIGHT = np.ones((3, 3), dtype=bool)  # 8-connectivity
 
 
@@ -154,12 +155,12 @@ def find_pieces(
     return sorted(pieces, key=lambda p: (p.box[1] // limit, p.box[0]))
 
 
-def fits_one_glyph(inks: np.ndarray, widths: np.ndarray, glyph_strokes: float = 12.0, max_side: int | None = None) -> np.ndarray:
-    """(N,) bool: the ink (N,H,W) fits a square of ``glyph_strokes`` stroke widths (``widths`` > 0), and of
-    ``max_side`` pixels when given."""
+def fits_one_glyph(inks: np.ndarray, widths: np.ndarray, glyph_strokes: float = 12.0, canvas: int | None = None) -> np.ndarray:
+    """(N,) bool: the ink (N,H,W) fits a square of ``glyph_strokes`` stroke widths (``widths`` > 0), and, when
+    ``canvas`` is given, a canvas that size as it is (:func:`to_canvas` with ``whole_factors`` then never shrinks it)."""
     limit = np.maximum(4, np.ceil(glyph_strokes * np.asarray(widths, dtype=np.float64)))  # largest glyph side
-    if max_side is not None:
-        limit = np.minimum(limit, max_side)
+    if canvas is not None:
+        limit = np.minimum(limit, canvas - 2 * _FAINT_EDGE)
     binary = inks > _INK
     extent = np.zeros(len(inks))
     for axis in (1, 2):  # rows with ink, then columns with ink
@@ -228,7 +229,8 @@ def to_canvas(
     scale = _whole_factor(extent, size, box) if whole_factors else box / extent  # canvas pixels per source pixel
     if keep_scale[0] <= scale <= keep_scale[1]:
         scale = 1.0
-    y0, x0, y1, x1 = max(0, y0 - 1), max(0, x0 - 1), min(h, y1 + 1), min(w, x1 + 1)  # keep the faint edge
+    pad = _FAINT_EDGE
+    y0, x0, y1, x1 = max(0, y0 - pad), max(0, x0 - pad), min(h, y1 + pad), min(w, x1 + pad)
     crop = ink[y0:y1, x0:x1]
     if scale != 1.0:
         out_w, out_h = max(1, math.ceil((x1 - x0) * scale)), max(1, math.ceil((y1 - y0) * scale))
@@ -260,7 +262,7 @@ def _whole_factor(extent: int, size: int, box: int) -> float:
     and 0.946 against 0.939 at 112 px (handwriting and printed faces), MNIST the same; one glyph or a short
     word on a 1200x1400 scan (7 of them), 0.93-0.997 against 0.79-0.955.  Ink larger than the canvas is still
     shrunk (the pen engine draws such ink whole instead, :class:`~igae_robot.vectorize.stages.Crop`)."""
-    if extent + 2 > size:  # with the pixel of faint edge kept each side
+    if extent + 2 * _FAINT_EDGE > size:
         return box / extent
     return float(max(1, box // extent))
 

@@ -134,10 +134,7 @@ def _dark_on_light(gray: np.ndarray) -> bool:
         # A glyph's image, not a photo of a page: the marks' median (a 48-px window at full size) took 26 ms of
         # a 112-px glyph's 30 ms of scan_ink, and no such glyph changed its verdict (above).
         return border
-    k = max(1, math.ceil(max(h, w) / _POLARITY_SIDE))
-    stride = max(1, k // 8)  # an A4 page at 300-600 dpi: every 3rd-5th pixel is enough for a mean of 24-47 px
-    src = gray[::stride, ::stride] if stride > 1 else gray
-    small = np.asarray(Image.fromarray(np.ascontiguousarray(src)).resize((math.ceil(w / k), math.ceil(h / k)), Image.BOX)) if k > 1 else gray
+    small, k = _box_copy(gray, _POLARITY_SIDE, sparse=True)
     # The median of a window wider than strokes (a 16th of the page, at least 48 px of the image), taken over
     # at most 9 x 9 of its pixels: a glyph's strokes of 5-10 px must not be the majority of any window.
     window = min(max(small.shape), max(round(max(small.shape) / 16), math.ceil(48 / k)))
@@ -162,13 +159,25 @@ def paper_level(dark: np.ndarray) -> np.ndarray:
     the whole image): wider than strokes, narrower than a lamp's shadow.
     """
     h, w = dark.shape
-    k = max(1, math.ceil(max(h, w) / _SMALL))
-    small = np.asarray(Image.fromarray(dark).resize((math.ceil(w / k), math.ceil(h / k)), Image.BOX)) if k > 1 else dark
+    small, k = _box_copy(dark, _SMALL)
     window = max(3, round(max(h, w) / 16 / k), min(max(small.shape), math.ceil(48 / k)))
     smooth = ndimage.uniform_filter(ndimage.grey_opening(small, size=(window, window), mode="nearest"), window, mode="nearest")
     if k == 1:
         return smooth.astype(np.float32)
     return np.asarray(Image.fromarray(smooth.astype(np.float32)).resize((w, h), Image.BILINEAR))
+
+
+def _box_copy(image: np.ndarray, side: int, sparse: bool = False) -> tuple[np.ndarray, int]:
+    """``image`` (H,W) float32 area-averaged by a whole factor k to a long side of at most ``side`` px, and k
+    (1: the image itself).  sparse: each k x k box averaged over every (k // 8)-th pixel of it, enough for a
+    mean of a large box (an A4 page at 300-600 dpi: every 3rd-5th pixel, for boxes of 24-47 px)."""
+    h, w = image.shape
+    k = max(1, math.ceil(max(h, w) / side))
+    if k == 1:
+        return image, 1
+    stride = max(1, k // 8) if sparse else 1
+    source = np.ascontiguousarray(image[::stride, ::stride])
+    return np.asarray(Image.fromarray(source).resize((math.ceil(w / k), math.ceil(h / k)), Image.BOX)), k
 
 
 def _against_paper(dark: np.ndarray, paper: np.ndarray) -> np.ndarray:
@@ -283,19 +292,7 @@ def _fill_pinholes(ink: np.ndarray) -> np.ndarray:
     IoU 0.921 -> 0.963, the median stroke width 3.5 -> 11.0 px.  On the 43 other scanned pages (build_pages.py's
     seed 7, and scripts, colours, grids, photos, pencil, tiny text) the holes made 1.00-1.12x: left alone.
     """
-    # First, cheaply: paper pixels with ink on three or four sides (pinholes have them) against the ink's edge
-    # pixels.  Under _SIEVE_SEEDS of it, the holes cannot make a sieve, and the page is left without labelling
-    # its paper (a 600 dpi page: 1 s).  Measured: chalk 0.125; the 43 other scanned pages 0.000-0.051.
-    # (Counted on about 1000 rows of a large page.)
-    step = max(1, (ink.shape[0] - 2) // 1000)
-    mid = ink[1:-1:step] > 0.5
-    up, down = ink[:-2:step, 1:-1] > 0.5, ink[2::step, 1:-1][: len(mid)] > 0.5
-    left, right, mid = mid[:, :-2], mid[:, 2:], mid[:, 1:-1]
-    three = (up & down & (left | right)) | (left & right & (up | down))
-    seeds = np.count_nonzero(three & ~mid)
-    edge = np.count_nonzero(mid) - np.count_nonzero(three & up & down & left & right & mid)
-    del mid, up, down, left, right, three
-    if seeds < _SIEVE_SEEDS * edge:
+    if _few_pinholes(ink):
         return ink
     b = ink > 0.5
     labels, n = ndimage.label(~b)
@@ -316,3 +313,18 @@ def _fill_pinholes(ink: np.ndarray) -> np.ndarray:
     hole = fill[labels]
     ink[hole] = np.maximum(ink[hole], np.float32(0.55))
     return ink
+
+
+def _few_pinholes(ink: np.ndarray) -> bool:
+    """Too few pinholes for a sieve, told cheaply: paper pixels with ink on three or four sides (pinholes have
+    them) under ``_SIEVE_SEEDS`` of the ink's edge pixels.  Such a page is left without labelling its paper (a
+    600 dpi page: 1 s).  Measured: chalk 0.125; the 43 other scanned pages 0.000-0.051.  Counted on about 1000
+    rows of a large page."""
+    step = max(1, (ink.shape[0] - 2) // 1000)
+    mid = ink[1:-1:step] > 0.5
+    up, down = ink[:-2:step, 1:-1] > 0.5, ink[2::step, 1:-1][: len(mid)] > 0.5
+    left, right, mid = mid[:, :-2], mid[:, 2:], mid[:, 1:-1]
+    three = (up & down & (left | right)) | (left & right & (up | down))
+    seeds = np.count_nonzero(three & ~mid)
+    edge = np.count_nonzero(mid) - np.count_nonzero(three & up & down & left & right & mid)
+    return seeds < _SIEVE_SEEDS * edge

@@ -234,9 +234,8 @@ def _native_inputs(inks: np.ndarray, widths: np.ndarray, split: str, crop: Crop)
     if split == "none":
         whole = np.ones(n, bool)
     else:
-        # the faint edge's pixel each side must fit too (to_canvas keeps it)
-        max_side = crop.size - 2 if crop.whole_factors else None
-        whole = (split == "auto") & (widths > 0) & fits_one_glyph(inks, widths, crop.glyph_strokes, max_side)
+        canvas = crop.size if crop.whole_factors else None  # a glyph never shrunk must fit the crop as it is
+        whole = (split == "auto") & (widths > 0) & fits_one_glyph(inks, widths, crop.glyph_strokes, canvas)
     crops, counts, transforms = glyph_inputs(inks[whole], widths[whole], split, crop.size, crop.box, crop.glyph_strokes,
                                              crop.whole_factors)
     crop_of = np.cumsum(counts) - counts  # each whole image's crop
