@@ -14,8 +14,9 @@ What is measured, for every method alike (issue 14's acceptance):
 * each method draws each page in its own subprocess (``--child``), so that its peak RSS is its own
   (VmHWM of the process, plus potrace's, sampled every 2 ms while it runs); wall time from reading the
   scan to the SVG written, and the CPU seconds of that span (all threads, potrace included: igae's fit runs
-  its windows on torch's threads, the tracers on one).  Imports (and building the engine: no model to load
-  for the pen engine) are timed separately ("setup s") and not in the page time;
+  its windows on threads, the tracers on one).  Imports and building the engine (for the pen engine, loading
+  its compiled fit: about 0.5 s, as a model engine would load its weights) are timed separately ("setup s")
+  and not in the page time;
 * igae: :func:`igae_robot.vectorize.vectorize` (the library call behind ``igae vectorize``, the pen
   engine, the page's dpi, no worker processes), SVG in mm, with its own manifest and fidelity check;
 * skeleton: the scan's ink (:func:`igae_robot.images.scan.scan_ink` where it exists, else
@@ -89,6 +90,7 @@ def setup(method: str):
         steps = os.environ.get("PAGES_IGAE_STEPS")  # --igae-steps COARSE,FINE, passed down to this child
         coarse, fine = (int(x) for x in steps.split(",")) if steps else (None, None)
         engine = PenEngine() if steps is None else PenEngine(page_fit_steps=fine, page_coarse_steps=coarse)
+        engine.prepare("cpu")  # loads the compiled fit, as a model engine loads its weights: setup, not page time
         writers = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
 
         def draw(scan: Path, out: Path, dpi: float) -> None:

@@ -119,20 +119,3 @@ def test_a_page_within_one_window_is_fitted_as_the_glyph_fit_does():
     shifted = PenDrawing(start.points + margin, start.down)
     alone = fit_drawings([shifted], padded[None], 3.5, steps=10)[0]
     assert np.abs(fitted.points - (alone.points - margin)).max() < 1e-3
-
-
-def test_the_fit_s_adam_steps_as_torch_s_adam_does():
-    import torch
-
-    from igae_robot.model.pen_fit import _Adam
-
-    a = torch.tensor([[0.3, -1.2], [2.0, 0.5]], requires_grad=True)
-    b = a.detach().clone().requires_grad_()
-    ours, theirs = _Adam(a, 0.05), torch.optim.Adam([b], lr=0.05, eps=1e-4)
-    for k in range(5):
-        for p in (a, b):
-            p.grad = None
-            ((p - k) ** 2 * torch.tensor([[1.0, 3.0], [0.5, 2.0]])).sum().backward()
-        ours.step()
-        theirs.step()
-    assert torch.allclose(a, b, atol=1e-6), (a, b)

@@ -2,15 +2,17 @@
 
 A centreline traced from pixels is off by up to half a pixel everywhere, cuts corners at junctions
 and stops short or long at ends; drawn with a real pen that costs IoU against the source (issue 13).
-Here the drawing's points move, by gradient descent through :func:`render_pen`, to maximise the soft
-IoU between the pen's picture and the source ink:
+Here the drawing's points move, by gradient descent (Adam), to maximise the soft IoU between the pen's
+picture and the source ink:
 
     loss = 1 - sum(c * t) / sum(c + t - c * t)        c: pen render, t: ink, per glyph
 
 The picture is the pen's own (:func:`~igae_robot.model.render_pen.render_pen`): a pixel is inked as far as
 the piece of the drawing that covers it most reaches it -- for a fixed pen, its nearest segment.  Fitted
 through the union 1 - prod(1 - c) instead (the pen renderer's first composition), lines came out wider
-than Pillow draws them: 0.954 on 8 Omniglot drawings against 0.983 (trace alone 0.908).
+than Pillow draws them: 0.954 on 8 Omniglot drawings against 0.983 (trace alone 0.908).  The render, loss,
+gradient and Adam step run in one compiled kernel (:mod:`~igae_robot.model.fit_kernel`), held to the torch
+renderer's values and gradients by its tests: the renderer's tensor ops cost 5-10x more on a page.
 
 Strokes and pen lifts stay as given (topology is the tracer's job); the pen width is the machine's,
 fixed.  Glyphs are independent (Adam is element-wise and each loss sees only its own glyph), so a
@@ -21,7 +23,6 @@ trace it started from on Omniglot (IoU 0.941 -> 0.821 on one drawing, 0.965 at f
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -30,7 +31,8 @@ import numpy as np
 import shapely
 import torch
 
-from igae_robot.model.render_pen import render_pen
+from igae_robot.model.fit_kernel import fit_points
+from igae_robot.model.render_pen import EDGE_PX
 
 __all__ = ["PenDrawing", "to_steps", "fit_drawings", "fit_page", "page_windows", "PAGE_WINDOW", "FIT_MARGIN_EDGES"]
 
@@ -126,76 +128,32 @@ def _corners(lines: list[np.ndarray], tolerance: float) -> tuple[np.ndarray, np.
 
 def fit_drawings(
     drawings: list[PenDrawing], inks: np.ndarray, pen_px: np.ndarray | float, steps: int = 60,
-    lr_px: float | tuple[float, float] = 0.3,
+    lr_px: float | tuple[float, float] = 0.3, threads: int | None = None,
 ) -> list[PenDrawing]:
     """Move the points of each drawing so that a pen ``pen_px`` wide covers its ink.
 
     drawings: one per ink; inks (N,H,W) in [0,1] (1 = ink), all the same size; pen_px (N,) or one width,
     source pixels; lr_px: Adam's step, source pixels, or (first, last) for a step that shrinks linearly
-    from one to the other over the fit.  Returns new drawings (same steps, same pen lifts).
+    from one to the other over the fit; threads: how many drawings fit at once (default: as many as torch
+    may use; the kernel lets go of the GIL).  Each drawing is fitted on its own, so the result is the same
+    whatever the thread count.  Returns new drawings (same steps, same pen lifts).
     """
-    n, h, w = inks.shape
+    n = len(inks)
     pens = np.broadcast_to(np.asarray(pen_px, dtype=np.float64), (n,))
     if steps <= 0 or n == 0:
         return drawings
-    side = max(h, w)
-    target = torch.zeros(n, side, side)
-    target[:, :h, :w] = torch.from_numpy(np.ascontiguousarray(inks, dtype=np.float32))
-    xy, down = _pad(drawings)
-    xy = torch.from_numpy(xy / side).float().requires_grad_()  # canvas units: the square canvas is [0,1]
-    down_t = torch.from_numpy(down).float()
-    width = torch.from_numpy(pens / side).float()[:, None].expand_as(down_t).contiguous()
-    first, last = lr_px if isinstance(lr_px, tuple) else (lr_px, lr_px)
-    adam = _Adam(xy, first / side)
-    inked = target.sum((1, 2))
-    for step in range(steps):
-        adam.lr = (first + (last - first) * step / max(1, steps - 1)) / side
-        canvas = render_pen(xy, down_t, width, (side, side), FIT_MARGIN_EDGES)[:, 0]
-        inter = (canvas * target).sum((1, 2))
-        union = (canvas.sum((1, 2)) + inked - inter).clamp(min=1e-6)  # sum(c + t - c t), in fewer passes
-        loss = (1.0 - inter / union).sum()
-        xy.grad = None
-        loss.backward()
-        adam.step()
-    fitted = xy.detach().double().numpy() * side
-    return [PenDrawing(fitted[k, : len(d.points)], d.down) for k, d in enumerate(drawings)]
+    lr = lr_px if isinstance(lr_px, tuple) else (lr_px, lr_px)
+    margin_px = FIT_MARGIN_EDGES * EDGE_PX
 
+    def fit(k: int) -> PenDrawing:
+        d = drawings[k]
+        return PenDrawing(fit_points(d.points, d.down, inks[k], pens[k], margin_px, steps, lr), d.down)
 
-class _Adam:
-    """Adam (Kingma & Ba), as ``torch.optim.Adam`` computes it, for one tensor.
-
-    Written out because creating any ``torch.optim`` optimiser imports ``torch._dynamo`` the first time:
-    1.7 s of a process that vectorizes one page in about as much (measured with cProfile on this CPU).
-    eps is well above float32 noise in the gradients: a point whose gradient is only noise (mid-way along
-    a straight line) must stay put, not drift by Adam's full step in a random direction."""
-
-    def __init__(self, param: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-4):
-        self.param, self.lr, self.betas, self.eps, self.t = param, lr, betas, eps, 0
-        self.m = torch.zeros_like(param)
-        self.v = torch.zeros_like(param)
-
-    @torch.no_grad()
-    def step(self) -> None:
-        b1, b2 = self.betas
-        self.t += 1
-        g = self.param.grad
-        self.m.lerp_(g, 1 - b1)
-        self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
-        denom = (self.v.sqrt() / math.sqrt(1 - b2**self.t)).add_(self.eps)
-        self.param.addcdiv_(self.m, denom, value=-self.lr / (1 - b1**self.t))
-
-
-def _pad(drawings: list[PenDrawing]) -> tuple[np.ndarray, np.ndarray]:
-    """Stack drawings of different lengths: (N,T,2) points and (N,T) pen state, padded with pen-up steps."""
-    t = max(1, max(len(d.points) for d in drawings))
-    xy = np.zeros((len(drawings), t, 2))
-    down = np.zeros((len(drawings), t))
-    for k, d in enumerate(drawings):
-        xy[k, : len(d.points)] = d.points
-        if len(d.points):
-            xy[k, len(d.points) :] = d.points[-1]
-        down[k, : len(d.points)] = d.down
-    return xy, down
+    threads = min(n, threads or torch.get_num_threads())
+    if threads <= 1:
+        return [fit(k) for k in range(n)]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fit, range(n)))
 
 
 # Pixels: the page's fit runs in square windows this size (see fit_page).  Each window carries a margin of two
@@ -225,27 +183,20 @@ def fit_page(
 
     def fit_part(part: np.ndarray) -> list:
         locals_, owned, inks = zip(*(_window(drawing, ink, cells, cell, core, margin, window) for cell in part))
-        return list(zip(fit_drawings(list(locals_), np.stack(inks), pen_px, steps, lr_px), owned, part))
+        return list(zip(fit_drawings(list(locals_), np.stack(inks), pen_px, steps, lr_px, threads=1), owned, part))
 
-    # At least two batches where there are two windows, so that two threads share even a small page.
+    # At least two batches where there are two windows, so that two threads share even a small page.  The
+    # windows are independent and the same whatever the thread count, so the drawing is too.
     batch = max(1, min(batch, -(-len(occupied) // 2)))
     parts = [occupied[a : a + batch] for a in range(0, len(occupied), batch)]
-    # Windows are independent: batches run on as many threads as torch may use (its ops let go of the GIL),
-    # each op on its own thread (torch set to one thread meanwhile: no op waits for another thread).  The
-    # batches are the same whatever the thread count, so the drawing is too.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(max(1, min(threads, len(parts)))) as pool:
-            done_windows = 0
-            for result in pool.map(fit_part, parts):
-                for d, (index, at, mine), cell in result:
-                    fitted[index[mine]] = d.points[at[mine]] + (cell * core - margin)
-                done_windows += len(result)
-                if progress is not None:
-                    progress(done_windows, len(occupied))
-    finally:
-        torch.set_num_threads(threads)
+    with ThreadPoolExecutor(max(1, min(torch.get_num_threads(), len(parts)))) as pool:
+        done_windows = 0
+        for result in pool.map(fit_part, parts):
+            for d, (index, at, mine), cell in result:
+                fitted[index[mine]] = d.points[at[mine]] + (cell * core - margin)
+            done_windows += len(result)
+            if progress is not None:
+                progress(done_windows, len(occupied))
     return PenDrawing(fitted, drawing.down)
 
 

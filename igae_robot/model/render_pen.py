@@ -65,9 +65,9 @@ _EPS2 = 1e-12  # the reference's epsilon under the square root of a distance
 # costs ~50 us per op on the 2-vCPU machine measured, more than the op (union form, 2 threads, B=1024
 # T=40 28x28, forward + backward: best 98-106 ms in chunks of 2^15 - 1, 124-172 ms in chunks of 2^18).
 # On a GPU large chunks keep the launches few.
-# A process whose ops run on one thread anyway (torch.set_num_threads(1): a page's fit runs its windows on
-# threads of its own, see pen_fit.fit_page) has no thread to wake: there chunks of 2^17 make a quarter as
-# many ops for the same work, 50 -> 40 ms a step on a batch of eight 384-px windows of a page of text.
+# A process whose ops run on one thread anyway (torch.set_num_threads(1), as vectorize's worker processes
+# set it) has no thread to wake: there chunks of 2^17 make a quarter as many ops for the same work, 50 -> 40 ms
+# a step on a batch of eight 384-px windows of a page of text.
 _BLOCK_ELEMENTS = (1 << 15) - 1
 _ONE_THREAD_BLOCK_ELEMENTS = 1 << 17
 _GPU_BLOCK_ELEMENTS = 1 << 24

@@ -27,6 +27,7 @@ from PIL import Image
 from igae_robot.gesture import Gesture
 from igae_robot.images.pen_habit import load_pen_habit
 from igae_robot.images.trace import trace_strokes
+from igae_robot.model import fit_kernel
 from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.model.encode import glyph_box, read_inked
 from igae_robot.model.pen_fit import PenDrawing, fit_drawings, fit_page, page_windows, to_steps
@@ -139,12 +140,15 @@ class PenEngine:
 
     def key(self, h: "hashlib._Hash") -> None:
         # 4: pages keep their traced corners and are fitted coarse first (session 7); 5: the fit's pieces reach
-        # 1 px past the pen, not 1.5 (pen_fit.FIT_MARGIN_EDGES); 6: glyphs enlarged by whole factors only: other files.
-        h.update(repr(("pen engine", 6, self.fit_steps, self.page_fit_steps, self.page_coarse_steps, self.lr_px, self.page_lr_px,
+        # 1 px past the pen, not 1.5 (pen_fit.FIT_MARGIN_EDGES); 6: glyphs enlarged by whole factors only; 7: the
+        # fit in float64 in a compiled kernel (model/fit_kernel.py), where torch's was float32: other files.
+        h.update(repr(("pen engine", 7, self.fit_steps, self.page_fit_steps, self.page_coarse_steps, self.lr_px, self.page_lr_px,
                        self.size, self.dt_s)).encode())
 
     def prepare(self, device: str) -> None:
-        pass  # the fit runs on the CPU: a glyph's few hundred steps are too small a job for a GPU launch
+        """Load the compiled fit (half a second).  It runs on the CPU whatever ``device``: a glyph's few
+        hundred steps are too small a job for a GPU launch."""
+        fit_kernel.load()
 
     def draw(self, glyphs: np.ndarray, pens: np.ndarray, options) -> tuple[dict, None]:
         """glyphs: crops (K,S,S) ink in [0,1], or (K,) objects, each a crop or a whole ink of any size (see
