@@ -10,7 +10,7 @@ Where things live (one room each; arrows point the way imports go: cli -> export
     paper/        torch-free  gestures -> strokes on paper: polyline, geometry, ordering, page, layout,
                               machine (+ machines/*.toml), sheet (plan a sheet, measure it)
     model/        torch       the autoencoder: tensors (GestureTensors), render, render_pen, network, terms,
-                              refine, pen_fit (drawings fitted through the pen), metrics, checkpoint
+                              refine, pen_fit (drawings fitted through the pen; fit_kernel: its compiled inner loop), metrics, checkpoint
     training/     torch       data, train, distributed, evaluation, pictures
     check         the re-render check of an exported file
     vectorize/    images in bulk -> gestures -> sheets: options, sources, stages, engines, sheets, run

@@ -119,3 +119,18 @@ def test_a_page_within_one_window_is_fitted_as_the_glyph_fit_does():
     shifted = PenDrawing(start.points + margin, start.down)
     alone = fit_drawings([shifted], padded[None], 3.5, steps=10)[0]
     assert np.abs(fitted.points - (alone.points - margin)).max() < 1e-3
+
+
+def test_a_page_is_drawn_as_its_inked_part_alone():
+    """draw_whole works on the ink's box: a drawing in the corner of a large page is the drawing of that corner
+    (cut on even pixels) moved there."""
+    from igae_robot.vectorize.engines import draw_whole
+
+    small = _page()
+    page = np.zeros((900, 1300), np.float32)
+    page[600 : 600 + small.shape[0], 40 : 40 + small.shape[1]] = small
+    whole = draw_whole(page, 6.0)
+    alone = draw_whole(page[580:880, 20:480], 6.0)
+    assert len(whole.points) > 50 and np.array_equal(whole.down, alone.down)
+    np.testing.assert_allclose(whole.points, alone.points + (20, 580), rtol=0, atol=1e-9)
+    assert len(draw_whole(np.zeros((50, 60), np.float32), 3.0).points) == 0

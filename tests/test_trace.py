@@ -151,3 +151,29 @@ def test_dust_goes_as_whole_page_labels_would_take_it():
             keep[0] = False
             np.testing.assert_array_equal(trace._without_dust(binary, min_area), keep[labels])
     assert not trace._without_dust(np.zeros((5, 6), bool), 4.0).any()
+
+
+def test_the_skeleton_thins_only_the_ink_s_box_and_knows_it_again_cropped(monkeypatch):
+    """skeleton() is scikit-image's skeletonize to the pixel, ink on the border included; it thins the ink's box
+    once, and the same ink cropped out of the page (as the pen engine crops it) is not thinned again."""
+    import skimage.morphology
+
+    import igae_robot.images.trace as trace
+
+    rng = np.random.default_rng(11)
+    im = Image.new("L", (300, 200), 0)
+    d = ImageDraw.Draw(im)
+    for _ in range(5):
+        d.line([tuple(p) for p in rng.uniform([-10, 100], [120, 210], (3, 2))], fill=255, width=int(rng.integers(2, 12)))
+    page = np.asarray(im) > 127  # ink in the bottom-left corner, touching the page's edge
+    expected = skimage.morphology.skeletonize(page)
+    calls = []
+    real = skimage.morphology.skeletonize
+    monkeypatch.setattr(skimage.morphology, "skeletonize", lambda image: calls.append(image.shape) or real(image))
+    trace._LAST_SKELETON.clear()
+    np.testing.assert_array_equal(trace.skeleton(page), expected)
+    assert len(calls) == 1 and calls[0][0] * calls[0][1] < page.size / 2
+    crop = trace.around_ink(page, 7)
+    np.testing.assert_array_equal(trace.skeleton(page[crop]), expected[crop])
+    assert len(calls) == 1
+    assert not trace.skeleton(np.zeros((5, 5), bool)).any() and trace.around_ink(np.zeros((5, 5), bool)) is None

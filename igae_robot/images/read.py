@@ -134,13 +134,18 @@ def _read_bytes(path: Path) -> tuple[bytes, os.stat_result]:
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The largest PNG decoded in a stack, pixels.  Stacking saves Pillow's per-file work, which only small images
+# notice; a page pays for inflating, storing and inflating again: 0.36 s against Pillow's 0.27 s on a
+# 2480x3508 scan, 0.023 against 0.019 s on 1200x1400 (the same pixels either way).
+_STACK_MAX_PIXELS = 1 << 16
 _PNG_MODES = {0: ("L", 1), 2: ("RGB", 3), 4: ("LA", 2), 6: ("RGBA", 4)}  # colour type -> mode, bytes per pixel
 
 
 def _png_scanlines(data: bytes, max_pixels: int) -> tuple[int, int, int, bytes] | None:
     """(width, height, colour type, filtered scanlines) of a plain 8-bit PNG, or None for anything else:
     other formats and depths, palettes, transparency chunks, interlacing, a bad checksum, a truncated
-    or overlong stream, more than ``max_pixels`` (Pillow then reads the file and names the problem)."""
+    or overlong stream, more than ``max_pixels`` (Pillow then reads the file and names the problem), an image
+    too large to gain from a stack (:data:`_STACK_MAX_PIXELS`)."""
     if not data.startswith(_PNG_SIGNATURE):
         return None
     pos, header, idat = 8, None, []
@@ -166,7 +171,7 @@ def _png_scanlines(data: bytes, max_pixels: int) -> tuple[int, int, int, bytes] 
     width, height, depth, colour, compression, filtering, interlace = header
     if (depth, compression, filtering, interlace) != (8, 0, 0, 0) or colour not in _PNG_MODES:
         return None
-    if not 0 < width * height <= min(max_pixels, Image.MAX_IMAGE_PIXELS):
+    if not 0 < width * height <= min(max_pixels, Image.MAX_IMAGE_PIXELS, _STACK_MAX_PIXELS):
         return None
     inflate = zlib.decompressobj()
     try:

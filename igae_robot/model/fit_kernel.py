@@ -199,7 +199,7 @@ def fit_points(points: np.ndarray, down: np.ndarray, ink: np.ndarray, pen_px: fl
     with a pen ``pen_px`` wide; lr_px (first, last) pixels, linearly between.  Returns the new points (T,2)."""
     out = np.array(points, np.float64, order="C", copy=True)
     if len(out):
-        _fit(out, np.asarray(down, np.bool_), np.ascontiguousarray(ink, np.float32), float(pen_px), float(margin_px),
+        _fit(out, np.ascontiguousarray(down, np.bool_), np.ascontiguousarray(ink, np.float32), float(pen_px), float(margin_px),
              int(steps), float(lr_px[0]), float(lr_px[1]))
     return out
 

@@ -26,7 +26,7 @@ from PIL import Image
 
 from igae_robot.gesture import Gesture
 from igae_robot.images.pen_habit import load_pen_habit
-from igae_robot.images.trace import trace_strokes
+from igae_robot.images.trace import around_ink, trace_strokes
 from igae_robot.model import fit_kernel
 from igae_robot.model.checkpoint import Checkpoint
 from igae_robot.model.encode import glyph_box, read_inked
@@ -192,7 +192,29 @@ def draw_whole(
     ``coarse_steps`` on the ink at half its resolution, then ``fit_steps`` at full (see PAGE_COARSE_STEPS).
 
     A pen wider than :data:`PAGE_WORK_PEN` pixels (a 600-dpi scan) is drawn on the ink shrunk until the pen
-    is that wide, and the drawing scaled back; ``lr_px`` is in pixels of the ink it is fitted on."""
+    is that wide, and the drawing scaled back; ``lr_px`` is in pixels of the ink it is fitted on.  Only the
+    ink's box and a margin of paper (where the pen may reach) is worked on: a signature on an A4 scan is not
+    shrunk and searched whole."""
+    around = around_ink(np.asarray(ink) > 0.5, int(np.ceil(pen_px)) + 4)
+    if around is None:
+        return PenDrawing(np.zeros((0, 2)), np.zeros(0, bool))
+    around = tuple(_even(part, n) for part, n in zip(around, ink.shape))
+    corner = np.array([around[1].start, around[0].start], dtype=np.float64)  # (x, y) of the box in the ink
+    drawing = _draw_box(ink[around], pen_px, fit_steps, lr_px, progress, coarse_steps)
+    return PenDrawing(drawing.points + corner, drawing.down)
+
+
+def _even(part: slice, n: int) -> slice:
+    """``part`` of 0..n grown to start on an even pixel and to span an even number of them (or to reach n), so
+    that the coarse fit's half-resolution pixels are the page's own pairs.  Cut at odd places, the crop is
+    shrunk by a ratio just off 0.5, which blurs thin lines: 0.935 -> 0.906 on a page drawn with a 3-px pen."""
+    start = part.start - part.start % 2
+    stop = part.stop + (part.stop - start) % 2
+    return slice(start, min(n, stop))
+
+
+def _draw_box(ink: np.ndarray, pen_px: float, fit_steps: int, lr_px, progress, coarse_steps: int) -> PenDrawing:
+    """draw_whole on ink cropped to its box."""
     ink, scale = _shrunk(ink, min(1.0, PAGE_WORK_PEN / max(pen_px, 1e-6)))
     binary = ink > 0.5
     pen = pen_px * scale[0]
