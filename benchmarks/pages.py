@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/pages.py --json pages.json   # every page, every method
     .venv/bin/python benchmarks/pages.py --kinds words,blank --limit 2
     .venv/bin/python benchmarks/pages.py --igae-steps 8,8                # a longer page fit (quality for time)
+    .venv/bin/python benchmarks/pages.py --repeat 3 --json pages.json    # times: medians of 3 rounds a page
 
 Input: ``--pages`` folder with ``pages.json``: a list of {name, kind, scan (png/jpg), truth (png, ink 0 on
 white 255, the clean ink, same size), dpi, pen_px (median stroke width of the truth), width, height}.
@@ -197,17 +198,32 @@ def judge(svg: str | None, px_per_unit: float, page: dict, truth: np.ndarray) ->
             "up_mm": travel(ordered)[1] * mm}
 
 
+def _median_round(runs: list[dict]) -> dict:
+    """One method's runs of a page as one: the first's result, with the median wall and CPU seconds of the runs
+    that have them (and all of them), and the largest peak RSS."""
+    out = dict(runs[0])
+    for key in ("seconds", "cpu_s", "rss_mb"):
+        values = [r[key] for r in runs if r.get(key) is not None]
+        if values:
+            out[key] = max(values) if key == "rss_mb" else statistics.median(values)
+            out[f"{key}_runs"] = values
+    return out
+
+
 def px_per_unit(method: str, dpi: float) -> float:
     """vpype reads CSS pixels (96/in): igae writes mm (one page pixel = 25.4/dpi mm), potrace points (one
     pixel = 1 pt at its default 72 dpi), the skeleton tracer page pixels."""
     return {"igae": 96 / dpi, "potrace": 96 / 72, "skeleton": 1.0}[method]
 
 
-def one_page(page: dict, folder: Path, work: Path, timeout: float) -> dict:
+def one_page(page: dict, folder: Path, work: Path, timeout: float, repeat: int = 1) -> dict:
+    """Every method on one page, ``repeat`` times in rounds (igae, skeleton, potrace, then again), so that the
+    host's drift falls on all three alike; times are the medians of the rounds, the first round's SVG is judged."""
     truth = np.asarray(Image.open(folder / page["truth"]).convert("L")) < 128
     row = {k: page[k] for k in ("name", "kind", "dpi", "pen_px")} | {"width": truth.shape[1], "height": truth.shape[0]}
+    rounds = [{method: run_method(method, page, folder, work / f"round-{r}", timeout) for method in METHODS} for r in range(repeat)]
     for method in METHODS:
-        ran = run_method(method, page, folder, work, timeout)
+        ran = _median_round([r[method] for r in rounds])
         try:
             ran |= judge(ran.pop("svg"), px_per_unit(method, float(page["dpi"])), page, truth)
         except Exception as e:  # an SVG vpype cannot read: a failure of the method
@@ -278,6 +294,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="at most this many pages per kind (0: all)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per method and page")
     parser.add_argument("--json", default=None, help="save every number here")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run every method this many times per page, in rounds; times are the medians (the host is noisy)")
     parser.add_argument("--igae-steps", default=None, metavar="COARSE,FINE",
                         help="the pen engine's page fit: Adam steps at half resolution, then at full (default: the engine's)")
     parser.add_argument("--child", nargs=4, metavar=("METHOD", "SCAN", "SVG", "DPI"), help=argparse.SUPPRESS)
@@ -293,13 +311,14 @@ def main() -> None:
     cpus, load = os.cpu_count() or 1, os.getloadavg()
     busy = " BUSY" if load[0] > cpus else ""
     steps = f", igae page fit {args.igae_steps} steps" if args.igae_steps else ""
+    steps += f", each method {args.repeat} times a page (median times)" if args.repeat > 1 else ""
     print(f"# pages, {time.strftime('%Y-%m-%d %H:%M')}, {cpus} CPUs, load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f}{busy}, {len(pages)} pages from {folder}{steps}\n", flush=True)
     rows = []
     print(PAGE_HEADER)
     with tempfile.TemporaryDirectory(prefix="pages-bench-") as tmp:
         for page in pages:
-            rows.append(one_page(page, folder, Path(tmp), args.timeout))
+            rows.append(one_page(page, folder, Path(tmp), args.timeout, max(1, args.repeat)))
             print_page(rows[-1])
     print()
     summary = {k: print_table(k, [r for r in rows if r["kind"] == k]) for k in kinds}
