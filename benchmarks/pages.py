@@ -229,7 +229,8 @@ def one_page(page: dict, folder: Path, work: Path, timeout: float, repeat: int =
         except Exception as e:  # an SVG vpype cannot read: a failure of the method
             ran["error"] = ran.get("error") or f"read back: {type(e).__name__}: {e}"[:300]
         row[method] = ran
-        shutil.rmtree(work / method / page["name"])
+    for r in range(repeat):
+        shutil.rmtree(work / f"round-{r}")
     return row
 
 
