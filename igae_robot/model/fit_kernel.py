@@ -73,7 +73,8 @@ def _nearest(points, down, reach, best, owner, touched) -> int:
     within ``reach`` of the piece's box, squared), and that piece, into best and owner (H,W), which hold inf
     and -1 everywhere on entry (:func:`_forget`).  A strict comparison keeps the first of equal pieces.  The
     pixels some piece reaches are listed in ``touched`` (flat indices); returns how many.  Later passes visit
-    those alone: on a page's 384-px windows 3% of the pixels, and visiting them all was 60% of a step."""
+    those alone: a fifth to a quarter of a 384-px window of a page of text or digits (28 000-36 000 pixels);
+    visiting every pixel made a step 30% longer (3.3 against 2.6 ms a window, omniglot-1 of seed 7)."""
     h, w = best.shape
     n = 0
     for k in range(2 * len(points) - 1):
