@@ -213,7 +213,10 @@ def _even(part: slice, n: int) -> slice:
     return slice(start, min(n, stop))
 
 
-def _draw_box(ink: np.ndarray, pen_px: float, fit_steps: int, lr_px, progress, coarse_steps: int) -> PenDrawing:
+def _draw_box(
+    ink: np.ndarray, pen_px: float, fit_steps: int, lr_px: float | tuple[float, float],
+    progress: Callable[[int, int], None] | None, coarse_steps: int,
+) -> PenDrawing:
     """draw_whole on ink cropped to its box."""
     ink, scale = _shrunk(ink, min(1.0, PAGE_WORK_PEN / max(pen_px, 1e-6)))
     binary = ink > 0.5
