@@ -71,3 +71,20 @@ def test_points_off_the_canvas_or_not_finite_draw_nothing():
     loss, grad = loss_and_gradient(far, np.ones(4, bool), ink, 2.0, 1.0)
     assert loss == pytest.approx(1.0) and not grad.any()
     assert fit_points(np.zeros((0, 2)), np.zeros(0, bool), ink, 2.0, 1.0, 5, (0.3, 0.3)).shape == (0, 2)
+
+
+def test_without_a_writable_cache_the_kernel_still_compiles(monkeypatch):
+    """numba refuses cache=True where it can write no cache (read-only install, no HOME): the kernel is compiled
+    uncached, with a warning that says how to keep it, rather than failing to import."""
+    from numba.core import caching
+
+    from igae_robot.model.fit_kernel import _compiled
+
+    def twice(x):
+        return 2 * x
+
+    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # _CacheImpl in older numba
+    monkeypatch.setattr(impl, "_locator_classes", [])
+    with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR"):
+        compiled = _compiled(twice)
+    assert compiled(21) == 42

@@ -33,6 +33,7 @@ parallel on Python threads.  tests/test_fit_kernel.py holds the loss and gradien
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from numba import njit
@@ -45,7 +46,19 @@ _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-4
 _EDGE_PX = 0.25  # render_pen.EDGE_PX, repeated so that this module needs no torch
 
 
-@njit(nogil=True, cache=True)
+def _compiled(function):
+    """``function`` compiled by numba without the GIL, its machine code cached on disk.  Where numba finds no
+    writable place for the cache (a read-only install and no usable HOME) it refuses to cache at import; the
+    kernel is then compiled in each process (a few seconds) instead of failing to import."""
+    try:
+        return njit(nogil=True, cache=True)(function)
+    except RuntimeError as exc:  # numba: "cannot cache function ...: no locator available"
+        warnings.warn(f"{exc}: the pen fit is compiled at each start; set NUMBA_CACHE_DIR to a writable folder to keep it",
+                      RuntimeWarning, stacklevel=2)
+        return njit(nogil=True)(function)
+
+
+@_compiled
 def _piece(points: np.ndarray, down: np.ndarray, k: int) -> tuple[bool, int, int]:
     """Piece k of the renderer's order: (drawn, its start step, its end step).  Pieces 0..T-2 are the
     segments i -> i+1, drawn where the pen is down at both ends; T-1..2T-2 the dots, a down step whose
@@ -58,7 +71,7 @@ def _piece(points: np.ndarray, down: np.ndarray, k: int) -> tuple[bool, int, int
     return bool(alone), i, i
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _span(lo: float, hi: float, reach: float, n: int) -> tuple[int, int]:
     """The pixels first..last (inclusive) whose centres lie within lo - reach .. hi + reach, on n pixels
     (last < first: none)."""
@@ -67,7 +80,7 @@ def _span(lo: float, hi: float, reach: float, n: int) -> tuple[int, int]:
     return max(0, first), min(n - 1, last)
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _nearest(points, down, reach, best, owner, touched) -> int:
     """Each pixel's squared distance to its nearest drawn piece among those whose patch holds it (the pixels
     within ``reach`` of the piece's box, squared), and that piece, into best and owner (H,W), which hold inf
@@ -109,7 +122,7 @@ def _nearest(points, down, reach, best, owner, touched) -> int:
     return n
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _coverage(best, owner, ink, radius, touched, n) -> tuple[float, float]:
     """Turn best (squared distances) into the pen's coverage in place at the ``n`` touched pixels (elsewhere
     the coverage is 0); returns (sum c t, sum c)."""
@@ -124,7 +137,7 @@ def _coverage(best, owner, ink, radius, touched, n) -> tuple[float, float]:
     return inter, covered
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _backward(points, down, cover, owner, ink, inter, union, grad, touched, n) -> None:
     """d loss / d points (T,2), pixels, into grad, through each touched pixel's winning piece (see the module)."""
     w = cover.shape[1]
@@ -150,7 +163,7 @@ def _backward(points, down, cover, owner, ink, inter, union, grad, touched, n) -
         grad[b, 1] += u * fy
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _forget(best, owner, touched, n) -> None:
     """best and owner back to inf and -1 at the touched pixels: blank for the next render."""
     w = best.shape[1]
@@ -160,7 +173,7 @@ def _forget(best, owner, touched, n) -> None:
         owner[y, x] = -1
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _step_loss(points, down, ink, ink_sum, radius, reach, best, owner, touched, grad) -> float:
     """One render, loss and gradient (pixels) of a drawing; the work arrays best, owner (H,W) (inf and -1) and
     touched (H*W,) are reused, and left as they came."""
@@ -187,7 +200,7 @@ def loss_and_gradient(points: np.ndarray, down: np.ndarray, ink: np.ndarray, pen
     return loss, grad
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _fit(points, down, ink, pen_px, margin_px, steps, lr_first, lr_last, best, owner, touched) -> None:
     h, w = ink.shape
     side = max(h, w)
