@@ -174,10 +174,12 @@ def _forget(best, owner, touched, n) -> None:
 
 
 @_compiled
-def _step_loss(points, down, ink, ink_sum, radius, reach, best, owner, touched, grad) -> float:
-    """One render, loss and gradient (pixels) of a drawing; the work arrays best, owner (H,W) (inf and -1) and
-    touched (H*W,) are reused, and left as they came."""
-    n = _nearest(points, down, reach, best, owner, touched)
+def _step_loss(points, down, ink, ink_sum, pen_px, margin_px, best, owner, touched, grad) -> float:
+    """One render, loss and gradient (pixels) of a drawing with a pen ``pen_px`` wide whose pieces reach
+    ``margin_px`` past it; ink_sum: the ink's sum.  The work arrays best, owner (H,W) (inf and -1) and touched
+    (H*W,) are reused, and left as they came."""
+    radius = pen_px / 2
+    n = _nearest(points, down, radius + margin_px, best, owner, touched)
     inter, covered = _coverage(best, owner, ink, radius, touched, n)
     union = max(covered + ink_sum - inter, 1e-6)
     _backward(points, down, best, owner, ink, inter, union, grad, touched, n)
@@ -185,9 +187,11 @@ def _step_loss(points, down, ink, ink_sum, radius, reach, best, owner, touched, 
     return 1.0 - inter / union
 
 
-def _work(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Blank work arrays for a canvas: best (inf), owner (-1), touched."""
-    return np.full(shape, np.inf), np.full(shape, -1, np.int32), np.empty(shape[0] * shape[1], np.int64)
+def _work(ink: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """What every step of a fit against ``ink`` (H,W) needs besides the drawing: the ink's sum (in float64), and
+    blank work arrays best (inf), owner (-1), touched."""
+    h, w = ink.shape
+    return float(ink.sum(dtype=np.float64)), np.full((h, w), np.inf), np.full((h, w), -1, np.int32), np.empty(h * w, np.int64)
 
 
 def loss_and_gradient(points: np.ndarray, down: np.ndarray, ink: np.ndarray, pen_px: float, margin_px: float) -> tuple[float, np.ndarray]:
@@ -195,23 +199,19 @@ def loss_and_gradient(points: np.ndarray, down: np.ndarray, ink: np.ndarray, pen
     ``pen_px`` wide against ink (H,W) in [0,1], and its gradient (T,2) w.r.t. the points in pixels."""
     points, ink = np.ascontiguousarray(points, np.float64), np.ascontiguousarray(ink, np.float32)
     grad = np.zeros_like(points)
-    loss = _step_loss(points, np.ascontiguousarray(down, np.bool_), ink, float(ink.sum(dtype=np.float64)),
-                      pen_px / 2, pen_px / 2 + margin_px, *_work(ink.shape), grad)
+    ink_sum, *work = _work(ink)
+    loss = _step_loss(points, np.ascontiguousarray(down, np.bool_), ink, ink_sum, float(pen_px), float(margin_px), *work, grad)
     return loss, grad
 
 
 @_compiled
-def _fit(points, down, ink, pen_px, margin_px, steps, lr_first, lr_last, best, owner, touched) -> None:
-    h, w = ink.shape
-    side = max(h, w)
+def _fit(points, down, ink, pen_px, margin_px, steps, lr_first, lr_last, ink_sum, best, owner, touched) -> None:
+    """fit_points' steps, on ``points`` in place."""
+    side = max(ink.shape)
     grad, m, v = np.zeros_like(points), np.zeros_like(points), np.zeros_like(points)
-    ink_sum = 0.0
-    for y in range(h):
-        for x in range(w):
-            ink_sum += ink[y, x]
     for step in range(steps):
         lr = lr_first + (lr_last - lr_first) * step / max(1, steps - 1)
-        _step_loss(points, down, ink, ink_sum, pen_px / 2, pen_px / 2 + margin_px, best, owner, touched, grad)
+        _step_loss(points, down, ink, ink_sum, pen_px, margin_px, best, owner, touched, grad)
         # Adam on points in canvas units (pixels / side): its gradient is side x the pixels' one, its step
         # lr / side canvas units, i.e. lr pixels.
         b1, b2 = 1.0 - _BETA1 ** (step + 1), 1.0 - _BETA2 ** (step + 1)
@@ -229,8 +229,9 @@ def fit_points(points: np.ndarray, down: np.ndarray, ink: np.ndarray, pen_px: fl
     with a pen ``pen_px`` wide; lr_px (first, last) pixels, linearly between.  Returns the new points (T,2)."""
     out = np.array(points, np.float64, order="C", copy=True)
     if len(out):
-        _fit(out, np.ascontiguousarray(down, np.bool_), np.ascontiguousarray(ink, np.float32), float(pen_px), float(margin_px),
-             int(steps), float(lr_px[0]), float(lr_px[1]), *_work(ink.shape))
+        ink = np.ascontiguousarray(ink, np.float32)
+        _fit(out, np.ascontiguousarray(down, np.bool_), ink, float(pen_px), float(margin_px),
+             int(steps), float(lr_px[0]), float(lr_px[1]), *_work(ink))
     return out
 
 
