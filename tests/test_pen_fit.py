@@ -97,7 +97,7 @@ def test_a_page_is_fitted_window_by_window_and_its_strokes_stay_whole():
     pen = 6.0
     start = _start(ink, pen)
     calls = []
-    fitted = fit_page(start, ink, pen, steps=20, window=96, batch=4, progress=lambda *a: calls.append(a))  # cells of 70 px
+    fitted = fit_page(start, ink, pen, steps=20, window=96, progress=lambda *a: calls.append(a))  # cells of 70 px
     assert len(calls) >= 2 and calls[-1][0] == calls[-1][1] and [c[0] for c in calls] == sorted(c[0] for c in calls)
     assert pen_iou(fitted.strokes(), ink, pen) > pen_iou(start.strokes(), ink, pen) + 0.02
     assert np.array_equal(fitted.down, start.down)
