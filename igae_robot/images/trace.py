@@ -118,7 +118,9 @@ def _depths(binary: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     edge_rows, edge_cols = np.nonzero(edge)
     paper = np.column_stack([edge_rows + (top - 1), edge_cols + (left - 1)]).astype(np.float64)
     tree = cKDTree(paper, balanced_tree=False, compact_nodes=False)  # built once, queried once: quicker so
-    return tree.query(np.column_stack([rows, cols]).astype(np.float64))[0]
+    # The queries are independent: two threads halve the query, the most of the measurement (on a page of
+    # digits 18 -> 9 ms of 30 ms); more gain little on a few ten thousand queries.
+    return tree.query(np.column_stack([rows, cols]).astype(np.float64), workers=2)[0]
 
 
 def _ink_box(binary: np.ndarray) -> tuple[tuple[int, int], np.ndarray]:
