@@ -54,7 +54,7 @@ __all__ = [
 
 DEFAULT_MIN_IOU = 0.99
 PAGE_CHECK_PIXELS = 1_000_000  # inks larger than this (pages, not glyphs) are checked at PAGE_CHECK_SUPERSAMPLE
-PAGE_CHECK_SUPERSAMPLE = 4
+PAGE_CHECK_SUPERSAMPLE = 3
 
 
 @dataclass(frozen=True)
@@ -235,8 +235,10 @@ def _pen_canvas(lines: list[np.ndarray], target: np.ndarray, pen: float | None, 
     pen = median_stroke_width(target > 0.5) if pen is None else pen
     rows, cols = part or (slice(0, target.shape[0]), slice(0, target.shape[1]))
     corner = np.array([cols.start, rows.start], dtype=np.float64)
-    # A page is checked at 4x: at the pen's own supersampling (up to 10x for a thin pen) the check took 0.2-0.35 s
-    # of a 1.4 s page, and on four 1200x1400 pages its IoU moved by at most 0.004.  Benchmarks judge at full.
+    # A page is checked at 3x: at the pen's own supersampling (up to 10x for a thin pen) the check took 0.2-0.35 s
+    # of a 1.4 s page.  On the 17 seed-7 pages with ink up to 300 dpi, the IoU at 3x was within 0.017 of the IoU
+    # at 12x (mean 0.0057), at 4x within 0.023 (mean 0.0058), and 3x drew a page of digits in 40 ms against 49.
+    # Benchmarks judge at full.
     supersample = PAGE_CHECK_SUPERSAMPLE if target.size > PAGE_CHECK_PIXELS else None
     # A blank target has no stroke width; the drawing is still drawn, with a one-pixel pen.
     return pen_coverage([line * side - corner for line in lines], (rows.stop - rows.start, cols.stop - cols.start),
