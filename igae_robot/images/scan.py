@@ -182,9 +182,10 @@ def _box_copy(image: np.ndarray, side: int, sparse: bool = False) -> tuple[np.nd
 
 def _against_paper(dark: np.ndarray, paper: np.ndarray) -> np.ndarray:
     """How far each pixel is from its paper towards black, (H,W) float32 (0 = paper, 1 = black; noise < 0).
-    Computed in ``dark``'s memory (it is overwritten and returned)."""
+    Computed in ``dark``'s memory (it is overwritten and returned), and in ``paper``'s where it may be written."""
     dark -= paper
-    dark /= np.maximum(np.float32(1e-3), 1.0 - paper)
+    room = np.subtract(np.float32(1.0), paper, out=paper if paper.flags.writeable else None)
+    dark /= np.maximum(room, np.float32(1e-3), out=room)
     return dark
 
 
@@ -257,11 +258,18 @@ def _least_smoothing(rise: np.ndarray, level: float, sd: float, threshold: float
 
 
 def _ramp(rise: np.ndarray, zero: float, half: float, full: float) -> np.ndarray:
-    """Piecewise linear: ``zero`` -> 0, ``half`` -> 0.5, ``full`` -> 1, clipped to [0,1]; float32 (H,W)."""
-    low = (rise - zero) * np.float32(0.5 / max(1e-6, half - zero))
-    high = (rise - half) * np.float32(0.5 / max(1e-6, full - half)) + np.float32(0.5)
-    ink = np.where(rise < half, low, high)
-    return np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
+    """Piecewise linear: ``zero`` -> 0, ``half`` -> 0.5, ``full`` -> 1, clipped to [0,1]; float32 (H,W), in
+    ``rise``'s memory.  In place, because each page-sized temporary costs its page faults, and those vary
+    with the kernel's huge pages from one process to the next: on an A4 scan the three temporaries took
+    0.04 s in one process and 0.14 s in another."""
+    low = rise < half
+    np.subtract(rise, np.float32(zero), out=rise, where=low)
+    np.multiply(rise, np.float32(0.5 / max(1e-6, half - zero)), out=rise, where=low)
+    high = np.logical_not(low, out=low)
+    np.subtract(rise, np.float32(half), out=rise, where=high)
+    np.multiply(rise, np.float32(0.5 / max(1e-6, full - half)), out=rise, where=high)
+    np.add(rise, np.float32(0.5), out=rise, where=high)
+    return np.clip(rise, 0.0, 1.0, out=rise)
 
 
 def _drop_specks(ink: np.ndarray) -> np.ndarray:
@@ -271,8 +279,7 @@ def _drop_specks(ink: np.ndarray) -> np.ndarray:
         return ink
     small = np.bincount(labels.ravel(), minlength=n + 1) < _MIN_SPECK
     small[0] = False
-    speck = small[labels]
-    ink[speck] = np.minimum(ink[speck], np.float32(0.45))
+    np.minimum(ink, np.float32(0.45), out=ink, where=small[labels])
     return ink
 
 
