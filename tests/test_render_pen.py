@@ -314,7 +314,9 @@ def test_render_pen_is_the_fast_form():
 
 def test_one_thread_renders_in_larger_chunks_with_the_same_result():
     """A process on one torch thread works in chunks of _ONE_THREAD_BLOCK_ELEMENTS (no thread to wake for a
-    large op); the canvas is the same bit for bit and the gradients the same to float32 summation order."""
+    large op); the canvas is the same to the last bit or two and the gradients the same to float32 summation
+    order.  (Bit for bit on one host, not on another: the chunks' sizes decide which elements an elementwise
+    kernel takes in its vector loop and which in its scalar tail, whose exp can differ by an ulp.)"""
     xy, down, width = _gestures(9, 48, 60, (96, 96), torch.float32)
     threads = torch.get_num_threads()
     results = []
@@ -327,5 +329,6 @@ def test_one_thread_renders_in_larger_chunks_with_the_same_result():
             results.append((canvas.detach(), torch.autograd.grad(canvas.square().sum(), leaf)[0]))
     finally:
         torch.set_num_threads(threads)
-    assert torch.equal(results[0][0], results[1][0])
+    ulp = torch.finfo(results[0][0].dtype).eps
+    assert (results[0][0] - results[1][0]).abs().max() <= 4 * ulp
     assert (results[0][1] - results[1][1]).abs().max() <= 1e-5 * results[0][1].abs().max()
