@@ -65,14 +65,17 @@ def _freeze_imports() -> None:
     gc.freeze()
 
 
-def page_fit_steps(page_refine: int | None) -> int:
-    """--page-refine checked: the pen engine's fit steps for ink drawn whole (ConfigError when out of range)."""
+def page_fit_steps(page_refine: int | None, hatch: bool = False, model: Path | None = None) -> int:
+    """--page-refine and --hatch checked: the pen engine's fit steps for ink drawn whole (ConfigError when out of
+    range, or --hatch with a --model, which draws glyph by glyph)."""
     from igae_robot.errors import ConfigError
     from igae_robot.model.refine import MAX_REFINE_STEPS
     from igae_robot.vectorize.engines import PAGE_FIT_STEPS
 
     if page_refine is not None and not 0 <= page_refine <= MAX_REFINE_STEPS:
         raise ConfigError(f"--page-refine must be a number of steps in 0..{MAX_REFINE_STEPS}, got {page_refine}")
+    if hatch and model is not None:
+        raise ConfigError("--hatch fills areas with the pen engine's hatching; a --model draws glyph by glyph (drop one of them)")
     return PAGE_FIT_STEPS if page_refine is None else page_refine
 
 
@@ -108,6 +111,7 @@ def vectorize(
     join: float = typer.Option(1.0, help="join strokes whose ends are closer than this many stroke widths (0: only --merge)"),
     refine: Optional[int] = typer.Option(None, help="test-time refinement, Adam steps per glyph through the renderer (default: pen engine 60, model 0)"),
     refine_lr: Optional[float] = typer.Option(None, help="refinement step (default: pen engine 0.3 px, model 0.05)"),
+    hatch: bool = typer.Option(False, "--hatch", help="pen engine: fill areas of ink five pens wide or more with hatching, a pen apart, besides their centreline (filled shapes, blots, marker fills)"),
     page_refine: Optional[int] = typer.Option(None, "--page-refine", help="pen engine: Adam steps at full resolution of the fit of ink drawn whole at its own scale -- pages, words, sketches -- after 5 at half resolution (default 3; 0: the trace as it is)"),
     threshold: float = typer.Option(0.5, help="pen down where intensity >= threshold"),
     release: Optional[float] = typer.Option(None, help="pen up again below this intensity (default threshold - 0.15)"),
@@ -139,7 +143,7 @@ def vectorize(
     writers = build_writers(format, machine or [])
     width_mm = length_option("--width", width)
     check_width(width_mm, writers)
-    page_steps = page_fit_steps(page_refine)
+    page_steps = page_fit_steps(page_refine, hatch, model)
     encoder_device = resolve_device(device)
     options = VectorizeOptions(
         dpi=dpi, width_mm=width_mm, invert=invert, split=split, remove_lines=remove_lines, join=join,
@@ -159,7 +163,7 @@ def vectorize(
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not (progress and ranks.is_main),
     )
     task = bar.add_task("vectorize", total=None, warnings="0 warnings")
-    engine = PenEngine(options.refine_steps, options.refine_lr, page_steps, progress=_page_bar(bar)) if model is None else load_checkpoint(model)
+    engine = PenEngine(options.refine_steps, options.refine_lr, page_steps, hatch=hatch, progress=_page_bar(bar)) if model is None else load_checkpoint(model)
     warned = [0]
 
     def on_start(todo: int, skipped: int) -> None:

@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from igae_robot.gesture import Gesture
+from igae_robot.images.hatch import hatch_strokes
 from igae_robot.images.pen_habit import load_pen_habit
 from igae_robot.images.trace import around_ink, trace_strokes
 from igae_robot.model import fit_kernel
@@ -118,13 +119,15 @@ class ModelEngine:
 class PenEngine:
     """The pen engine: centreline planned for few lifts, fitted through the pen renderer (module doc).
 
-    ``fit_steps``: Adam steps of the fit (``--refine``); ``lr_px``: its step, crop pixels."""
+    ``fit_steps``: Adam steps of the fit (``--refine``); ``lr_px``: its step, crop pixels; ``hatch``: ink drawn
+    whole fills its areas many pens wide with hatching (``--hatch``, :mod:`~igae_robot.images.hatch`)."""
 
     fit_steps: int = PEN_FIT_STEPS
     lr_px: float = 0.3
     page_fit_steps: int = PAGE_FIT_STEPS
     page_lr_px: tuple[float, float] = PAGE_FIT_LR
     page_coarse_steps: int = PAGE_COARSE_STEPS
+    hatch: bool = False
     # progress(windows done, windows) while a page is fitted (a 600-dpi page takes seconds); not a setting
     progress: Callable[[int, int], None] | None = dataclasses.field(default=None, compare=False, repr=False)
     size: int = PEN_CANVAS
@@ -143,7 +146,7 @@ class PenEngine:
         # 1 px past the pen, not 1.5 (pen_fit.FIT_MARGIN_EDGES); 6: glyphs enlarged by whole factors only; 7: the
         # fit in float64 in a compiled kernel (model/fit_kernel.py), where torch's was float32: other files.
         h.update(repr(("pen engine", 7, self.fit_steps, self.page_fit_steps, self.page_coarse_steps, self.lr_px, self.page_lr_px,
-                       self.size, self.dt_s)).encode())
+                       self.size, self.dt_s) + (("hatch",) if self.hatch else ())).encode())
 
     def prepare(self, device: str) -> None:
         """Load the compiled fit (half a second).  It runs on the CPU whatever ``device``: a glyph's few
@@ -163,7 +166,8 @@ class PenEngine:
             for k, d in zip(part, self._fit_crops(np.stack([glyphs[k] for k in part]), pen_px[part])):
                 drawings[k] = d
         for k in (k for k, d in enumerate(drawings) if d is None):
-            drawings[k] = draw_whole(glyphs[k], pen_px[k], self.page_fit_steps, self.page_lr_px, self.progress, self.page_coarse_steps)
+            drawings[k] = draw_whole(glyphs[k], pen_px[k], self.page_fit_steps, self.page_lr_px, self.progress, self.page_coarse_steps,
+                                     self.hatch)
         return _pen_arrays(drawings, sides), None
 
     def _fit_crops(self, glyphs: np.ndarray, pen_px: np.ndarray) -> list[PenDrawing]:
@@ -185,7 +189,7 @@ def glyph_strokes(binary: np.ndarray, pen_px: float) -> list[np.ndarray]:
 
 def draw_whole(
     ink: np.ndarray, pen_px: float, fit_steps: int = PAGE_FIT_STEPS, lr_px: float | tuple[float, float] = PAGE_FIT_LR,
-    progress: Callable[[int, int], None] | None = None, coarse_steps: int = PAGE_COARSE_STEPS,
+    progress: Callable[[int, int], None] | None = None, coarse_steps: int = PAGE_COARSE_STEPS, hatch: bool = False,
 ) -> PenDrawing:
     """Ink of any size (H,W) in [0,1] drawn at its own scale: traced whole (strokes run on across the page,
     planned for few lifts), then fitted window by window (:func:`~igae_robot.model.pen_fit.fit_page`):
@@ -194,13 +198,14 @@ def draw_whole(
     A pen wider than :data:`PAGE_WORK_PEN` pixels (a 600-dpi scan) is drawn on the ink shrunk until the pen
     is that wide, and the drawing scaled back; ``lr_px`` is in pixels of the ink it is fitted on.  Only the
     ink's box and a margin of paper (where the pen may reach) is worked on: a signature on an A4 scan is not
-    shrunk and searched whole."""
+    shrunk and searched whole.  ``hatch``: areas many pens wide are filled with hatching too
+    (:func:`~igae_robot.images.hatch.hatch_strokes`), and fitted with the rest."""
     around = around_ink(np.asarray(ink) > 0.5, int(np.ceil(pen_px)) + 4)
     if around is None:
         return PenDrawing(np.zeros((0, 2)), np.zeros(0, bool))
     around = tuple(_even(part, n) for part, n in zip(around, ink.shape))
     corner = np.array([around[1].start, around[0].start], dtype=np.float64)  # (x, y) of the box in the ink
-    drawing = _draw_box(ink[around], pen_px, fit_steps, lr_px, progress, coarse_steps)
+    drawing = _draw_box(ink[around], pen_px, fit_steps, lr_px, progress, coarse_steps, hatch)
     return PenDrawing(drawing.points + corner, drawing.down)
 
 
@@ -215,13 +220,14 @@ def _even(part: slice, n: int) -> slice:
 
 def _draw_box(
     ink: np.ndarray, pen_px: float, fit_steps: int, lr_px: float | tuple[float, float],
-    progress: Callable[[int, int], None] | None, coarse_steps: int,
+    progress: Callable[[int, int], None] | None, coarse_steps: int, hatch: bool = False,
 ) -> PenDrawing:
     """draw_whole on ink cropped to its box."""
     ink, scale = _shrunk(ink, min(1.0, PAGE_WORK_PEN / max(pen_px, 1e-6)))
     binary = ink > 0.5
     pen = pen_px * scale[0]
-    drawing = to_steps(trace_strokes(binary, pen), max(1.0, pen / 2), PAGE_CORNER_PX)
+    strokes = trace_strokes(binary, pen) + (hatch_strokes(binary, pen) if hatch else [])
+    drawing = to_steps(strokes, max(1.0, pen / 2), PAGE_CORNER_PX)
     if fit_steps <= 0:  # the trace as it is
         coarse_steps = 0
     elif pen < 3.0:  # under 1.5 px at half resolution: every step at full resolution
