@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/pages.py --json pages.json   # every page, every method
     .venv/bin/python benchmarks/pages.py --kinds words,blank --limit 2
     .venv/bin/python benchmarks/pages.py --igae-steps 8,8                # a longer page fit (quality for time)
+    .venv/bin/python benchmarks/pages.py --igae-hatch --kinds blob       # thick areas hatched (vectorize --hatch)
     .venv/bin/python benchmarks/pages.py --repeat 3 --json pages.json    # times: medians of 3 rounds a page
 
 Input: ``--pages`` folder with ``pages.json``: a list of {name, kind, scan (png/jpg), truth (png, ink 0 on
@@ -91,6 +92,7 @@ def setup(method: str):
         steps = os.environ.get("PAGES_IGAE_STEPS")  # --igae-steps COARSE,FINE, passed down to this child
         coarse, fine = (int(x) for x in steps.split(",")) if steps else (None, None)
         engine = PenEngine() if steps is None else PenEngine(page_fit_steps=fine, page_coarse_steps=coarse)
+        engine.hatch = os.environ.get("PAGES_IGAE_HATCH") == "1"  # --igae-hatch: `igae vectorize --hatch`
         engine.prepare("cpu")  # loads the compiled fit, as a model engine loads its weights: setup, not page time
         writers = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
 
@@ -299,10 +301,13 @@ def main() -> None:
                         help="run every method this many times per page, in rounds; times are the medians (the host is noisy)")
     parser.add_argument("--igae-steps", default=None, metavar="COARSE,FINE",
                         help="the pen engine's page fit: Adam steps at half resolution, then at full (default: the engine's)")
+    parser.add_argument("--igae-hatch", action="store_true", help="the pen engine fills thick areas with hatching (igae vectorize --hatch)")
     parser.add_argument("--child", nargs=4, metavar=("METHOD", "SCAN", "SVG", "DPI"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child[0], Path(args.child[1]), Path(args.child[2]), float(args.child[3]))
+    if args.igae_hatch:
+        os.environ["PAGES_IGAE_HATCH"] = "1"
     if args.igae_steps:
         os.environ["PAGES_IGAE_STEPS"] = ",".join(str(int(x)) for x in args.igae_steps.split(","))
     folder = Path(args.pages).expanduser()
@@ -312,6 +317,7 @@ def main() -> None:
     cpus, load = os.cpu_count() or 1, os.getloadavg()
     busy = " BUSY" if load[0] > cpus else ""
     steps = f", igae page fit {args.igae_steps} steps" if args.igae_steps else ""
+    steps += ", igae --hatch" if args.igae_hatch else ""
     steps += f", each method {args.repeat} times a page (median times)" if args.repeat > 1 else ""
     print(f"# pages, {time.strftime('%Y-%m-%d %H:%M')}, {cpus} CPUs, load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f}{busy}, {len(pages)} pages from {folder}{steps}\n", flush=True)
