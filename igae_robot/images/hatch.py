@@ -32,18 +32,18 @@ def hatch_strokes(binary: np.ndarray, pen_px: float) -> list[np.ndarray]:
     line kept half a pen inside the ink; [] when there are none."""
     b = max(2, int(round(pen_px)))
     h, w = (binary.shape[0] // b) * b, (binary.shape[1] // b) * b
-    reach = np.ones((THICK_PENS, THICK_PENS), bool)
+    square = np.ones((THICK_PENS, THICK_PENS), bool)  # a block and the blocks within two of it
     # A solid block has an inked corner: where no corner has inked corners all round, there is no core.
-    if h == 0 or w == 0 or not ndimage.binary_erosion(binary[:h:b, :w:b], reach).any():
+    if h == 0 or w == 0 or not ndimage.binary_erosion(binary[:h:b, :w:b], square).any():
         return []
-    core = ndimage.binary_erosion(binary[:h, :w].reshape(h // b, b, w // b, b).all(axis=(1, 3)), reach)
+    core = ndimage.binary_erosion(binary[:h, :w].reshape(h // b, b, w // b, b).all(axis=(1, 3)), square)
     labels, n = ndimage.label(core)
     if n == 0:
         return []
     big = np.flatnonzero(np.bincount(labels.ravel())[1:] >= MIN_AREA_PENS) + 1
     if not len(big):
         return []
-    area = ndimage.binary_dilation(np.isin(labels, big), reach)
+    area = ndimage.binary_dilation(np.isin(labels, big), square)
     thick = np.zeros_like(binary)
     thick[:h, :w] = np.repeat(np.repeat(area, b, axis=0), b, axis=1) & binary[:h, :w]
     inner = ndimage.binary_erosion(thick, iterations=max(1, math.ceil(pen_px / 2)))
