@@ -111,7 +111,7 @@ def vectorize(
     join: float = typer.Option(1.0, help="join strokes whose ends are closer than this many stroke widths (0: only --merge)"),
     refine: Optional[int] = typer.Option(None, help="test-time refinement, Adam steps per glyph through the renderer (default: pen engine 60, model 0)"),
     refine_lr: Optional[float] = typer.Option(None, help="refinement step (default: pen engine 0.3 px, model 0.05)"),
-    hatch: bool = typer.Option(False, "--hatch", help="pen engine: fill areas of ink five pens wide or more with hatching, a pen apart, besides their centreline (filled shapes, blots, marker fills)"),
+    hatch: bool = typer.Option(False, "--hatch", help="pen engine: fill areas of ink five pens wide or more with hatching, lines 0.8 pens apart, besides their centreline (filled shapes, blots, marker fills)"),
     page_refine: Optional[int] = typer.Option(None, "--page-refine", help="pen engine: Adam steps at full resolution of the fit of ink drawn whole at its own scale -- pages, words, sketches -- after 5 at half resolution (default 3; 0: the trace as it is)"),
     threshold: float = typer.Option(0.5, help="pen down where intensity >= threshold"),
     release: Optional[float] = typer.Option(None, help="pen up again below this intensity (default threshold - 0.15)"),
