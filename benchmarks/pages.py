@@ -91,8 +91,8 @@ def setup(method: str):
 
         steps = os.environ.get("PAGES_IGAE_STEPS")  # --igae-steps COARSE,FINE, passed down to this child
         coarse, fine = (int(x) for x in steps.split(",")) if steps else (None, None)
-        engine = PenEngine() if steps is None else PenEngine(page_fit_steps=fine, page_coarse_steps=coarse)
-        engine.hatch = os.environ.get("PAGES_IGAE_HATCH") == "1"  # --igae-hatch: `igae vectorize --hatch`
+        hatch = os.environ.get("PAGES_IGAE_HATCH") == "1"  # --igae-hatch: `igae vectorize --hatch`
+        engine = PenEngine(hatch=hatch) if steps is None else PenEngine(page_fit_steps=fine, page_coarse_steps=coarse, hatch=hatch)
         engine.prepare("cpu")  # loads the compiled fit, as a model engine loads its weights: setup, not page time
         writers = {".svg": functools.partial(export_files, fmt="svg", machine=None)}
 
