@@ -82,7 +82,7 @@ def test_faint_patchy_pencil_is_read_as_whole_strokes(strokes):
     rng = np.random.default_rng(0)
     tooth = ndimage.gaussian_filter(rng.standard_normal(strokes.shape).astype(np.float32), 1.0) * 3.5
     gray = _scan(strokes * np.clip(0.8 + 0.2 * tooth, 0.45, 1.0), ink_dark=0.16, grain=0.03)
-    assert _iou(scan_ink(gray) > 0.5, strokes > 0.5) > 0.9  # measured 0.932
+    assert _iou(scan_ink(gray) > 0.5, strokes > 0.5) > 0.92  # measured 0.951
 
 
 def test_light_ink_on_dark_board(strokes):
