@@ -86,6 +86,17 @@ def test_an_opaque_image_reads_as_before(tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
+def test_pillows_bomb_limit_switched_off_still_reads(tmp_path, monkeypatch):
+    """Applications that read huge scans set ``Image.MAX_IMAGE_PIXELS = None``; the fast PNG path compared
+    the image's size with it and raised a TypeError.  Our own limit (max_pixels) still applies."""
+    rng = np.random.default_rng(2)
+    grey = rng.integers(0, 256, (12, 17), dtype=np.uint8)
+    path = _save(tmp_path / "grey.png", grey, "L")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    np.testing.assert_array_equal(read_image(path), grey.astype(np.float32) / 255)
+    assert isinstance(read_image_stats([path], max_pixels=100)[0], images.DataError)
+
+
 @pytest.mark.parametrize(
     "name, make",
     [

@@ -171,7 +171,8 @@ def _png_scanlines(data: bytes, max_pixels: int) -> tuple[int, int, int, bytes] 
     width, height, depth, colour, compression, filtering, interlace = header
     if (depth, compression, filtering, interlace) != (8, 0, 0, 0) or colour not in _PNG_MODES:
         return None
-    if not 0 < width * height <= min(max_pixels, Image.MAX_IMAGE_PIXELS, _STACK_MAX_PIXELS):
+    # Pillow's own bomb limit may be switched off (None), as applications reading huge scans do.
+    if not 0 < width * height <= min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels, _STACK_MAX_PIXELS):
         return None
     inflate = zlib.decompressobj()
     try:
