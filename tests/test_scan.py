@@ -107,6 +107,23 @@ def test_camera_photo_whose_border_reads_dark(strokes, photo):
     assert _iou(scan_ink(1.0 - gray) > 0.5, strokes > 0.5) > 0.9  # its negative: light ink, a bright border
 
 
+def test_a_photo_whose_dark_side_leads_less_than_3x_is_dark_ink():
+    """A camera photo of a drawing, vignetted and shaded (benchmarks/build_unseen_pages.py's photo-drawing of
+    seed 22, made the way its builder makes it): its dark marks led the light ones only 2.9x, under the 3x that a
+    light border needs, and the page was read as light ink on dark: no ink at all (IoU 0.000)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("build_unseen_pages", Path(__file__).parents[1] / "benchmarks" / "build_unseen_pages.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    rng = np.random.default_rng([22, 100 + list(builder.KINDS).index("photo"), 2])
+    bp = builder.bp
+    rgb, truth, quality = builder.photo_page(rng, bp.drawing_ink(rng), bp.WHITE, bp.BLACK, vig=0.6, shade=0.55, blur=1.4)
+    gray = np.asarray(Image.fromarray(bp.jpeg_round_trip(rgb, quality)).convert("L"), np.float32) / 255
+    assert _iou(scan_ink(gray) > 0.5, truth >= 128) > 0.9  # measured 0.937
+
+
 def test_chalk_grain_is_not_a_sieve_of_holes():
     """Chalk 12 px wide on a dark board, the board showing through its grain: at 0.5 the strokes were a sieve of
     pinholes and measured a third of their width (3.5 px on a built page), so the pen engine fitted a thin pen
