@@ -84,8 +84,8 @@ _SIEVE = 1.2  # ... and only when such holes make the strokes look this many tim
 _SIEVE_SEEDS = 0.03  # pinhole pixels per edge pixel of the ink below which no sieve is looked for
 _POLARITY_SIDE = 150  # px: long side of the copy the polarity's marks are measured on
 _POLARITY_RATIO = 3.0  # one side of the marks must stand out this many times as far as the other ...
-_DARK_BORDER_SHARE = 0.01  # a dark border gives way when darker marks outnumber lighter by this share of the page
 _POLARITY_MIN = 0.1  # ... and this far (gray levels in [0,1]) to overturn the border's polarity
+_DARK_BORDER_SHARE = 0.01  # a dark border gives way when darker marks outnumber lighter by this share of the page
 
 
 def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
@@ -222,8 +222,8 @@ def _ink_level(rise: np.ndarray, level: float, sd: float) -> tuple[float, float 
     printed lines drop out), and the level is their median, unsmoothed: pencil's grain makes its cores uneven
     and a higher percentile would put the threshold above half of its strokes.
 
-    Faint ink: when that bar for standing out lies above the threshold the level gives (half-way between the
-    paper and the level), the level was measured on the strokes' darkest patches alone: :func:`_faint_threshold`.
+    Faint ink (under half-way to black, one kind): when that bar for standing out lies above the threshold the
+    level gives (half-way to the paper), the level came from the strokes' darkest patches: :func:`_faint_threshold`.
     """
     smooth = ndimage.gaussian_filter(rise, 1.0)
     s_level, s_sd = _noise(smooth)
