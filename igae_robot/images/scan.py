@@ -65,7 +65,7 @@ from scipy import ndimage
 from igae_robot.errors import DataError
 from igae_robot.images.glyphs import stroke_width
 from igae_robot.images.read import light_backgrounds
-from igae_robot.images.trace import around_ink
+from igae_robot.images.trace import skeleton
 
 __all__ = ["scan_ink", "paper_level"]
 
@@ -105,11 +105,13 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     marks = _ink_level(rise, level, sd)
     if marks is None:
         return np.zeros(gray.shape, np.float32)
-    ink_level, faint = marks
-    threshold = (level + ink_level) / 2 if faint is None else min((level + ink_level) / 2, faint)
+    ink_level, faint_threshold = marks
+    threshold = (level + ink_level) / 2
+    if faint_threshold is not None:
+        threshold = min(threshold, faint_threshold)
     # Faint ink may go down to the noise's ceiling itself: its strokes stand out of the paper by less than the
     # margin other ink keeps above it, and the smoothing puts the grain under the ceiling.
-    margin = _MIN_CONTRAST / 2 if faint is None else 0.0
+    margin = _MIN_CONTRAST / 2 if faint_threshold is None else 0.0
     sigma, sd = _least_smoothing(rise, level, sd, threshold, margin)
     if sigma:  # grain or JPEG noise that would cross the threshold: averaged out first
         rise = ndimage.gaussian_filter(rise, sigma, output=rise)
@@ -153,13 +155,12 @@ def _dark_on_light(gray: np.ndarray) -> bool:
     footprint = np.zeros((window, window), bool)
     footprint[::step, ::step] = True
     marks = small - ndimage.median_filter(small, footprint=footprint, mode="nearest")
-    darker, lighter = -float(np.percentile(marks, 0.5)), float(np.percentile(marks, 99.5))
-    if border and lighter >= max(_POLARITY_MIN, _POLARITY_RATIO * darker):
-        return False
-    surplus = np.count_nonzero(marks < -_POLARITY_MIN) - np.count_nonzero(marks > _POLARITY_MIN)  # darker than lighter
-    if not border and surplus >= _DARK_BORDER_SHARE * marks.size:
-        return True
-    return border
+    if border:  # the extremes: the light side must stand out far more than the dark one
+        darker, lighter = -float(np.percentile(marks, 0.5)), float(np.percentile(marks, 99.5))
+        return lighter < max(_POLARITY_MIN, _POLARITY_RATIO * darker)
+    # The areas: darker marks must outnumber the lighter ones
+    surplus = np.count_nonzero(marks < -_POLARITY_MIN) - np.count_nonzero(marks > _POLARITY_MIN)
+    return bool(surplus >= _DARK_BORDER_SHARE * marks.size)
 
 
 def paper_level(dark: np.ndarray) -> np.ndarray:
@@ -268,14 +269,8 @@ def _faint_threshold(smooth: np.ndarray, paper: float, ceiling: float) -> float:
     smoothed only as far as the faint threshold needs: smoothed for the margin other ink keeps (1.5 px), the
     strokes read 4.7 px wide against 3.0-3.5.
     """
-    from skimage.morphology import skeletonize
-
-    rising = smooth > ceiling
-    around = around_ink(rising)
-    if around is None:
-        return ceiling
-    centre = skeletonize(rising[around])
-    return (paper + float(np.median(smooth[around][centre]))) / 2 if centre.any() else ceiling
+    centre = skeleton(smooth > ceiling)  # thinned on its box; remembered until the page's ink is thinned
+    return (paper + float(np.median(smooth[centre]))) / 2 if centre.any() else ceiling
 
 
 def _darker_marks(values: np.ndarray, level: float) -> tuple[np.ndarray, bool]:
