@@ -129,7 +129,7 @@ def test_a_page_on_a_dark_table_is_dark_ink():
     """A page photographed on a dark, grainy table: the page's edge stands out both ways as far as the ink does,
     so the extremes of the marks tied (1.1x) and the dark border won: light ink on dark, no ink at all.  The
     darker marks cover more of the picture than the lighter ones by the ink's area, and that decides."""
-    from igae_robot.images.scan import _dark_on_light
+    from igae_robot.images.polarity import dark_on_light as _dark_on_light
 
     rng = np.random.default_rng(5)
     page = np.zeros((H, W), bool)

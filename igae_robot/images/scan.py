@@ -2,7 +2,8 @@
 
 :func:`scan_ink` turns a grayscale scan into ink (1 = full ink) whose binarisation at 0.5 is the one to use:
 
-1. polarity: dark ink on light paper, or light on dark (from the border, as ``read.light_backgrounds``);
+1. polarity: dark ink on light paper, or light on dark (:mod:`~igae_robot.images.polarity`: the border, unless the
+   marks say otherwise);
 2. the paper under the ink, estimated on a copy shrunk to ~600 px (a grey opening wider than any stroke, then
    smoothed): a shadow or a grey sheet becomes paper, not ink;
 3. each pixel measured against its paper, ``(darkness - paper) / (1 - paper)`` (for dark ink ``1 - gray / paper``:
@@ -64,7 +65,8 @@ from scipy import ndimage
 
 from igae_robot.errors import DataError
 from igae_robot.images.glyphs import stroke_width
-from igae_robot.images.read import light_backgrounds
+from igae_robot.images.polarity import dark_on_light
+from igae_robot.images.shrink import box_copy
 from igae_robot.images.trace import skeleton
 
 __all__ = ["scan_ink", "paper_level"]
@@ -82,10 +84,6 @@ _PINHOLE = 3.0  # enclosed paper under (stroke width / this)² px, partly inked,
 _PINHOLE_INK = 0.25  # ... partly inked: its mean ink at least this
 _SIEVE = 1.2  # ... and only when such holes make the strokes look this many times thinner than they are
 _SIEVE_SEEDS = 0.03  # pinhole pixels per edge pixel of the ink below which no sieve is looked for
-_POLARITY_SIDE = 150  # px: long side of the copy the polarity's marks are measured on
-_POLARITY_RATIO = 3.0  # one side of the marks must stand out this many times as far as the other ...
-_POLARITY_MIN = 0.1  # ... and this far (gray levels in [0,1]) to overturn the border's polarity
-_DARK_BORDER_SHARE = 0.01  # a dark border gives way when darker marks outnumber lighter by this share of the page
 
 
 def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
@@ -97,8 +95,8 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     if gray.ndim != 2 or gray.size == 0:
         raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
     gray = np.asarray(gray, dtype=np.float32)
-    dark_on_light = _dark_on_light(gray) if invert is None else bool(invert)
-    dark = 1.0 - gray if dark_on_light else gray.copy()  # darkness: 0 = white, 1 = black
+    dark_ink = dark_on_light(gray) if invert is None else bool(invert)
+    dark = 1.0 - gray if dark_ink else gray.copy()  # darkness: 0 = white, 1 = black
     rise = _against_paper(dark, paper_level(dark))  # (dark's memory)
     level, sd = _noise(rise)
     scanned = sd > _CLEAN  # else a digital image: no noise, no specks
@@ -121,48 +119,6 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     return _fill_pinholes(_drop_specks(ink)) if scanned else ink
 
 
-def _dark_on_light(gray: np.ndarray) -> bool:
-    """Dark ink on light paper?  The border says (``read.light_backgrounds``), unless the marks say otherwise.
-
-    A camera photo of a page darkens towards its edges (vignetting, a shadow) or shows the table around the
-    page, and a dim photo's paper is grey: the border then reads dark, and a page read as light ink on dark
-    paper has no ink at all.  So the marks are measured too, on a copy shrunk to ``_POLARITY_SIDE`` px: each
-    pixel against the median around it.  Ink is the side that stands out; grain, shadows and the page's edge
-    stand out both ways, or not at all.  A light border gives way only when the 99.5th percentile above stands
-    out ``_POLARITY_RATIO`` times as far as the 0.5th below, and by ``_POLARITY_MIN`` (blank and sparse pages
-    keep the border's): on build_pages.py's seed 7 and 26 pages of other kinds the dark side led 1.0-85x and
-    no verdict changed; 4 x 300 glyphs of pen_fidelity's 105-112 px sets and their negatives kept theirs.
-
-    A dark border gives way on other evidence: the page's edge against a dark table stands out both ways as far
-    as ink does, so the extremes tie, but it adds as many pixels to each side where ink adds to one.  So: the
-    pixels over ``_POLARITY_MIN`` darker than their surround outnumber those as much lighter by
-    ``_DARK_BORDER_SHARE`` of the page.  Measured 2026-12-03 on build_unseen_pages.py's seeds 8, 12, 14, 21-60:
-    110 photos +0.029 to +0.213, 86 boards (chalk, white on black) -0.063 to -0.246; seeds 61-80, built after:
-    60 photos +0.025 to +0.219, 40 boards -0.055 to -0.253.  The extremes (the dark side leading 3x) had read 17
-    of those 170 photos as light ink on dark paper: no ink at all.
-    """
-    border = bool(light_backgrounds(gray[None])[0])
-    h, w = gray.shape
-    if max(h, w) <= _POLARITY_SIDE:
-        # A glyph's image, not a photo of a page: the marks' median (a 48-px window at full size) took 26 ms of
-        # a 112-px glyph's 30 ms of scan_ink, and no such glyph changed its verdict (above).
-        return border
-    small, k = _box_copy(gray, _POLARITY_SIDE, sparse=True)
-    # The median of a window wider than strokes (a 16th of the page, at least 48 px of the image), taken over
-    # at most 9 x 9 of its pixels: a glyph's strokes of 5-10 px must not be the majority of any window.
-    window = min(max(small.shape), max(round(max(small.shape) / 16), math.ceil(48 / k)))
-    step = math.ceil(window / 9)
-    footprint = np.zeros((window, window), bool)
-    footprint[::step, ::step] = True
-    marks = small - ndimage.median_filter(small, footprint=footprint, mode="nearest")
-    if border:  # the extremes: the light side must stand out far more than the dark one
-        darker, lighter = -float(np.percentile(marks, 0.5)), float(np.percentile(marks, 99.5))
-        return lighter < max(_POLARITY_MIN, _POLARITY_RATIO * darker)
-    # The areas: darker marks must outnumber the lighter ones
-    surplus = np.count_nonzero(marks < -_POLARITY_MIN) - np.count_nonzero(marks > _POLARITY_MIN)
-    return bool(surplus >= _DARK_BORDER_SHARE * marks.size)
-
-
 def paper_level(dark: np.ndarray) -> np.ndarray:
     """The paper's darkness (H,W) float32 under a darkness image (H,W): what is left without the strokes.
 
@@ -172,25 +128,12 @@ def paper_level(dark: np.ndarray) -> np.ndarray:
     the whole image): wider than strokes, narrower than a lamp's shadow.
     """
     h, w = dark.shape
-    small, k = _box_copy(dark, _SMALL)
+    small, k = box_copy(dark, _SMALL)
     window = max(3, round(max(h, w) / 16 / k), min(max(small.shape), math.ceil(48 / k)))
     smooth = ndimage.uniform_filter(ndimage.grey_opening(small, size=(window, window), mode="nearest"), window, mode="nearest")
     if k == 1:
         return smooth.astype(np.float32)
     return np.asarray(Image.fromarray(smooth.astype(np.float32)).resize((w, h), Image.BILINEAR))
-
-
-def _box_copy(image: np.ndarray, side: int, sparse: bool = False) -> tuple[np.ndarray, int]:
-    """``image`` (H,W) float32 area-averaged by a whole factor k to a long side of at most ``side`` px, and k
-    (1: the image itself).  sparse: each k x k box averaged over every (k // 8)-th pixel of it, enough for a
-    mean of a large box (an A4 page at 300-600 dpi: every 3rd-5th pixel, for boxes of 24-47 px)."""
-    h, w = image.shape
-    k = max(1, math.ceil(max(h, w) / side))
-    if k == 1:
-        return image, 1
-    stride = max(1, k // 8) if sparse else 1
-    source = np.ascontiguousarray(image[::stride, ::stride])
-    return np.asarray(Image.fromarray(source).resize((math.ceil(w / k), math.ceil(h / k)), Image.BOX)), k
 
 
 def _against_paper(dark: np.ndarray, paper: np.ndarray) -> np.ndarray:
