@@ -21,8 +21,9 @@ _POLARITY_MIN = 0.1  # ... and this far (gray levels in [0,1]) to overturn the b
 _DARK_BORDER_SHARE = 0.01  # a dark border gives way when darker marks outnumber lighter by this share of the page
 
 
-def dark_on_light(gray: np.ndarray) -> bool:
-    """Dark ink on light paper?  The border says (``read.light_backgrounds``), unless the marks say otherwise.
+def dark_on_light(gray: np.ndarray, light_border: bool | None = None) -> bool:
+    """Dark ink on light paper?  The border says (``read.light_backgrounds``, or ``light_border`` when the caller
+    knows it: the sheet of a photo whose table was found), unless the marks say otherwise.
 
     A camera photo of a page darkens towards its edges (vignetting, a shadow) or shows the table around the
     page, and a dim photo's paper is grey: the border then reads dark, and a page read as light ink on dark
@@ -41,7 +42,7 @@ def dark_on_light(gray: np.ndarray) -> bool:
     60 photos +0.025 to +0.219, 40 boards -0.055 to -0.253.  The extremes (the dark side leading 3x) had read 17
     of those 170 photos as light ink on dark paper: no ink at all.
     """
-    border = bool(light_backgrounds(gray[None])[0])
+    border = bool(light_backgrounds(gray[None])[0]) if light_border is None else light_border
     h, w = gray.shape
     if max(h, w) <= _POLARITY_SIDE:
         # A glyph's image, not a photo of a page: the marks' median (a 48-px window at full size) took 26 ms of

@@ -2,6 +2,8 @@
 
 :func:`scan_ink` turns a grayscale scan into ink (1 = full ink) whose binarisation at 0.5 is the one to use:
 
+0. a photo of a page with the table round it: the table is found and given the paper's light, and no ink is read
+   on it (:mod:`~igae_robot.images.surround`);
 1. polarity: dark ink on light paper, or light on dark (:mod:`~igae_robot.images.polarity`: the border, unless the
    marks say otherwise);
 2. the paper under the ink, estimated on a copy shrunk to ~600 px (a grey opening wider than any stroke, then
@@ -66,7 +68,9 @@ from scipy import ndimage
 from igae_robot.errors import DataError
 from igae_robot.images.glyphs import stroke_width
 from igae_robot.images.polarity import dark_on_light
+from igae_robot.images.read import light_backgrounds
 from igae_robot.images.shrink import box_copy
+from igae_robot.images.surround import Surround, find_surround
 from igae_robot.images.trace import skeleton
 
 __all__ = ["scan_ink", "paper_level"]
@@ -95,12 +99,15 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     if gray.ndim != 2 or gray.size == 0:
         raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
     gray = np.asarray(gray, dtype=np.float32)
-    dark_ink = dark_on_light(gray) if invert is None else bool(invert)
+    gray, around = _off_sheet(gray, invert)
+    # A sheet found on its table is the image's lightest region: its paper is the border to judge by.
+    dark_ink = dark_on_light(gray, True if around is not None else None) if invert is None else bool(invert)
     dark = 1.0 - gray if dark_ink else gray.copy()  # darkness: 0 = white, 1 = black
     rise = _against_paper(dark, paper_level(dark))  # (dark's memory)
-    level, sd = _noise(rise)
+    off = None if around is None else around.mask
+    level, sd = _noise(rise, off)
     scanned = sd > _CLEAN  # else a digital image: no noise, no specks
-    marks = _ink_level(rise, level, sd)
+    marks = _ink_level(rise, level, sd, off)
     if marks is None:
         return np.zeros(gray.shape, np.float32)
     ink_level, faint_threshold = marks
@@ -116,7 +123,20 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     ceiling = level + _NOISE_SIGMAS * sd  # the paper's noise reaches this far
     threshold = max(threshold, ceiling + margin)
     ink = _ramp(rise, min(ceiling, threshold / 2), threshold, max(ink_level, threshold + 1e-3))
+    if off is not None:
+        ink[off] = 0.0
     return _fill_pinholes(_drop_specks(ink)) if scanned else ink
+
+
+def _off_sheet(gray: np.ndarray, invert: bool | None) -> tuple[np.ndarray, Surround | None]:
+    """A photo of a page with the surface round it (:mod:`~igae_robot.images.surround`): the gray with the
+    surround given its paper's light, and the surround; else the gray as it is and None.  Looked for when the
+    border reads dark and the ink may be dark.  The polarity is then judged with the sheet's paper as the
+    border (a dim page on a black table had been read as light ink on dark paper: no ink at all)."""
+    if invert is False or light_backgrounds(gray[None])[0]:
+        return gray, None
+    around = find_surround(gray)
+    return (gray, None) if around is None else (around.paper_over(gray), around)
 
 
 def paper_level(dark: np.ndarray) -> np.ndarray:
@@ -145,19 +165,20 @@ def _against_paper(dark: np.ndarray, paper: np.ndarray) -> np.ndarray:
     return dark
 
 
-def _noise(rise: np.ndarray) -> tuple[float, float]:
-    """(median, robust standard deviation) of the paper, from a subsample of at most ~1 Mpx.
+def _noise(rise: np.ndarray, off: np.ndarray | None = None) -> tuple[float, float]:
+    """(median, robust standard deviation) of the paper, from a subsample of at most ~1 Mpx (not ``off`` the sheet).
 
     The page is mostly paper, so the median is the paper's; the deviation comes from the pixels below it only,
     which are all paper (ink only ever adds), so dense writing or printed lines do not pass for noise."""
     step = max(1, math.isqrt(rise.size // 1_000_000))
-    sample = rise[::step, ::step].ravel()
+    sample = rise[::step, ::step] if off is None else rise[::step, ::step][~off[::step, ::step]]
+    sample = sample.ravel()
     level = float(np.median(sample))
     below = level - sample[sample < level]
     return level, 1.4826 * float(np.median(below)) if below.size else 0.0
 
 
-def _ink_level(rise: np.ndarray, level: float, sd: float) -> tuple[float, float | None] | None:
+def _ink_level(rise: np.ndarray, level: float, sd: float, off: np.ndarray | None = None) -> tuple[float, float | None] | None:
     """(the ink's own level (its strokes' cores), the threshold of faint ink or None), or None when nothing
     stands out of the paper.
 
@@ -170,7 +191,7 @@ def _ink_level(rise: np.ndarray, level: float, sd: float) -> tuple[float, float 
     level gives (half-way to the paper), the level came from the strokes' darkest patches: :func:`_faint_threshold`.
     """
     smooth = ndimage.gaussian_filter(rise, 1.0)
-    s_level, s_sd = _noise(smooth)
+    s_level, s_sd = _noise(smooth, off)
     # Capped at half-way to black: a texture of fine lines can pass for noise after smoothing, black ink cannot.
     bar = min(0.5, max(level, s_level) + _NOISE_SIGMAS * s_sd + _MIN_CONTRAST)
     found = smooth > bar
