@@ -120,10 +120,15 @@ def _full_mask(gray: np.ndarray, around: np.ndarray, paper: np.ndarray, k: int) 
     them the image pixels darker than ``_BAND_DARKER`` of their paper (the edge's blur; ink that close to the
     page's edge goes with it)."""
     h, w = gray.shape
-    mask = np.repeat(np.repeat(around, k, 0), k, 1)[:h, :w]
+    mask = _blocks(around, k, (h, w))
     band = ndimage.binary_dilation(around, iterations=_BAND) & ~around
-    ys, xs = np.nonzero(np.repeat(np.repeat(band, k, 0), k, 1)[:h, :w])
+    ys, xs = np.nonzero(_blocks(band, k, (h, w)))
     local = sum(gray[np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)] for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9
     dark = local < _BAND_DARKER * paper[ys // k, xs // k]
     mask[ys[dark], xs[dark]] = True
     return mask
+
+
+def _blocks(small: np.ndarray, k: int, shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel of the copy as the k x k pixels of the image it stands for, cut to the image's ``shape``."""
+    return np.repeat(np.repeat(small, k, 0), k, 1)[: shape[0], : shape[1]]
