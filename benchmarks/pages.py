@@ -67,7 +67,9 @@ RESULT = "PAGES-RESULT "
 
 
 def binary_ink(scan: Path) -> np.ndarray:
-    """The scan's ink binarised at 0.5, as the tracers get it."""
+    """The scan's ink binarised at 0.5, as the tracers get it.  Its imports are made in :func:`setup`, as
+    igae's are: imported here, inside the page's time, they had cost the tracers ~30 ms a page that igae's
+    figures did not carry (sessions up to 12)."""
     from igae_robot.images.read import read_image
 
     try:
@@ -81,6 +83,12 @@ def setup(method: str):
     """Imports (and the engine) for ``method``; the function that draws a page (scan, out svg, dpi)."""
     import scipy.ndimage  # noqa: F401  (used by all three, lazily imported by some)
     import skimage.morphology  # noqa: F401
+
+    import igae_robot.images.read  # noqa: F401  (binary_ink's: the tracers' setup, as igae's imports are its own)
+    try:
+        import igae_robot.images.scan  # noqa: F401
+    except ImportError:  # an old checkout, compared against
+        import igae_robot.images.glyphs  # noqa: F401
 
     if method == "igae":
         import functools
