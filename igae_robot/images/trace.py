@@ -117,7 +117,9 @@ def _depths(binary: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     edge = ~inner & (box[:-2, 1:-1] | box[2:, 1:-1] | box[1:-1, :-2] | box[1:-1, 2:])
     edge_rows, edge_cols = np.nonzero(edge)
     paper = np.column_stack([edge_rows + (top - 1), edge_cols + (left - 1)]).astype(np.float64)
-    tree = cKDTree(paper, balanced_tree=False, compact_nodes=False)  # built once, queried once: quicker so
+    # Built once, queried once: quicker unbalanced and with leaves of 32 points (a page of digits: build and
+    # query 15 -> 11 ms; the nearest point is exact whatever the leaves).
+    tree = cKDTree(paper, leafsize=32, balanced_tree=False, compact_nodes=False)
     # The queries are independent: two threads halve the query, the most of the measurement (on a page of
     # digits 18 -> 9 ms of 30 ms); more gain little on a few ten thousand queries.
     return tree.query(np.column_stack([rows, cols]).astype(np.float64), workers=2)[0]
