@@ -133,6 +133,33 @@ def test_stroke_depths_are_the_distance_transform_s_at_every_skeleton_pixel():
         np.testing.assert_array_equal(trace._depths(binary, rows, cols), expected)
 
 
+def test_a_large_box_thinned_in_halves_is_the_whole_s_skeleton(monkeypatch):
+    """Split at a blank row, or a blank column when no row is blank, the halves thin to the whole's skeleton,
+    pixel for pixel; with neither, or on one CPU, the image is thinned whole."""
+    from skimage.morphology import skeletonize
+
+    import igae_robot.images.trace as trace
+
+    monkeypatch.setattr(trace, "THIN_SPLIT_PIXELS", 0)
+    monkeypatch.setattr(trace, "_cpus", lambda: 2)
+    rng = np.random.default_rng(3)
+    im = Image.new("L", (160, 120), 0)
+    d = ImageDraw.Draw(im)
+    for _ in range(12):  # strokes and blobs everywhere, thick ones too
+        d.line([tuple(p) for p in rng.uniform(-5, 165, (3, 2))], fill=255, width=int(rng.integers(1, 12)))
+    ink = np.asarray(im) > 127
+    rows, cols = ink.copy(), ink.copy()
+    rows[55:58] = False  # a blank band across: a blank row near the middle
+    cols[:, 70:73] = False  # a blank band down, every row inked: only a column splits it
+    cols[:, 0] = True
+    assert trace._middle_blank(rows)[0] == 0 and trace._middle_blank(cols)[0] == 1
+    assert trace._middle_blank(ink | np.eye(120, 160, dtype=bool) | np.eye(120, 160, 40, dtype=bool)) is None
+    for image in (rows, cols, ink):
+        np.testing.assert_array_equal(trace._thin(image), skeletonize(image))
+    # Thinning has a direction: the column split must not be done on the transposed image.
+    assert not np.array_equal(skeletonize(cols.T).T, skeletonize(cols))
+
+
 def test_dust_goes_as_whole_page_labels_would_take_it():
     """Dust found within the ink's bounding box is the dust of the whole page's labels, to the pixel."""
     from scipy import ndimage
