@@ -111,13 +111,19 @@ def _pair_odd_nodes(
     """The lines to draw twice in one piece: shortest paths between its odd nodes, nearest pairs first, leaving
     two odd nodes for the stroke's start and end.  ``dist`` (K,K): between the odd nodes; ``pred`` (K,N): the
     node before each node on the shortest path from each odd node; ``best``: see :func:`_shortest_lines`."""
-    near = dist.tolist()
-    pairs = sorted((near[x][y], x, y) for x in range(len(odd)) for y in range(x + 1, len(odd)))  # nearest first
+    # The pairs near enough to retrace, nearest first (ties: by the first node, then the second).  Sorted in
+    # numpy, not as Python tuples: on a page of pencil text whose ruled lines join it into a few large pieces
+    # (up to 250 odd nodes each, 400 000 pairs in all), sorting every pair made the trace 0.29 s instead of
+    # 0.15; the far pairs are never used anyway.
+    a_of, b_of = np.triu_indices(len(odd), 1)
+    d_of = dist[a_of, b_of]
+    near = d_of <= max_retrace
+    order = np.lexsort((b_of[near], a_of[near], d_of[near]))
     left, used, doubled = len(odd), set(), []
-    for d, a, b in pairs:
+    for a, b in zip(a_of[near][order].tolist(), b_of[near][order].tolist()):
         if left <= 2:
             break
-        if d > max_retrace or a in used or b in used:
+        if a in used or b in used:
             continue
         used.update((a, b))
         left -= 2
