@@ -173,3 +173,20 @@ def test_refine_zero_steps_and_bad_shapes():
     torch.testing.assert_close(same.positions(), g.positions())
     with pytest.raises(GestureError, match=r"refine needs images of shape \(2, 1, S, S\)"):
         refine(TINY, g, x[:1], steps=5)
+
+
+def test_loader_batches_hold_at_most_their_pixels_and_one_source_reads_no_header(tmp_path, monkeypatch):
+    """Batches close before they would pass max_pixels (sizes from the files' headers); a run of one image is
+    one batch, whatever it holds, without opening the file for its header."""
+    from igae_robot.vectorize import stages
+    from igae_robot.vectorize.options import Source
+
+    paths = []
+    for k, side in enumerate((100, 100, 300, 50)):
+        paths.append(tmp_path / f"{k}.png")
+        Image.new("L", (side, side), 255).save(paths[-1])
+    sources = [Source(p, p.name, p.stem) for p in paths]
+    assert list(stages.PixelBatches(sources, batch_size=8, max_pixels=25_000)) == [[0, 1], [2], [3]]
+    assert list(stages.PixelBatches(sources, batch_size=2, max_pixels=10**9)) == [[0, 1], [2, 3]]
+    monkeypatch.setattr(stages, "_header_pixels", lambda path: pytest.fail("header read for a single image"))
+    assert list(stages.PixelBatches(sources[2:3], batch_size=8, max_pixels=1)) == [[0]]

@@ -72,6 +72,9 @@ class PixelBatches:
         self.sources, self.batch_size, self.max_pixels = list(sources), batch_size, max_pixels
 
     def __iter__(self):
+        if len(self.sources) == 1:  # one batch whatever its size: no header to read (Pillow's first open is 3-9 ms)
+            yield [0]
+            return
         batch: list[int] = []
         total = 0
         for i, source in enumerate(self.sources):
