@@ -113,3 +113,18 @@ def test_manifest_scores_are_the_checks_per_glyph_scores():
         assert iou == pytest.approx(np.mean([g.iou for g in report.glyphs]), abs=1e-12)
         assert mse == pytest.approx(report.mse, rel=1e-5)
     assert check_sheet(sheets[0], images=images[0], pens=pens[0]).glyphs[2].iou == 1.0
+
+
+def test_the_check_supersamples_a_page_a_little_a_glyph_at_its_pen_s_and_what_lies_between_within_a_budget():
+    """Pages at 3x; a glyph crop at the pen's own supersampling; an ink just under a page's size with a thin
+    pen capped by the pixels it would draw, never under a page's 3x (it had been drawn 24x over)."""
+    from igae_robot import check
+    from igae_robot.images.pen_draw import pen_supersample
+
+    assert check._check_supersample(1200 * 1400, 1.0) == check.PAGE_CHECK_SUPERSAMPLE
+    assert check._check_supersample(112 * 112, 1.0) == pen_supersample(1.0) == 24
+    assert check._check_supersample(112 * 112, 7.0) == pen_supersample(7.0)
+    just_under = check._check_supersample(900 * 1100, 1.0)
+    assert check.PAGE_CHECK_SUPERSAMPLE < just_under < 24
+    assert 900 * 1100 * just_under**2 <= check.CHECK_SUPERSAMPLED_PIXELS
+    assert check._check_supersample(999_999, 30.0) == pen_supersample(30.0)  # a wide pen needs little anyway

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["BAND_PIXELS", "SUPERSAMPLE", "TILE_PX", "pen_coverage", "pen_iou"]
+__all__ = ["BAND_PIXELS", "SUPERSAMPLE", "TILE_PX", "pen_coverage", "pen_iou", "pen_supersample"]
 
 SUPERSAMPLE = 4
 
@@ -38,7 +38,7 @@ def pen_coverage(polylines: Sequence[np.ndarray], shape: tuple[int, int], pen_px
     few supersampled pixels along outlines near tile edges, where Pillow rounds a translated outline the other
     way (random lines on 1000x950 px: 1-3 pixels of a million change side of 0.5; half the time)."""
     h, w = shape
-    s = supersample or min(24, max(SUPERSAMPLE, math.ceil(32 / max(pen_px, 1e-6))))
+    s = supersample or pen_supersample(pen_px)
     ink = _Ink(polylines)
     # Each tile is drawn with a border of a few pen widths and cropped: Pillow outlines a wide line that starts
     # outside its canvas a little differently, and the tiles would disagree with one canvas near their edges.
@@ -61,6 +61,12 @@ def pen_coverage(polylines: Sequence[np.ndarray], shape: tuple[int, int], pen_px
                 drawn = _draw(ink, starts, ends, (x0, y0), (bottom - y0 + border, right - x0 + border), pen_px, s, border)
                 out[top:bottom, left:right] = drawn
     return out
+
+
+def pen_supersample(pen_px: float) -> int:
+    """:func:`pen_coverage`'s default supersampling for a pen ``pen_px`` wide: the pen about 32 supersampled
+    pixels wide, at least :data:`SUPERSAMPLE` and at most 24 times."""
+    return min(24, max(SUPERSAMPLE, math.ceil(32 / max(pen_px, 1e-6))))
 
 
 class _Ink:
