@@ -66,6 +66,7 @@ from PIL import Image
 from scipy import ndimage
 
 from igae_robot.errors import DataError
+from igae_robot.images.bed_edge import bed_strips
 from igae_robot.images.glyphs import stroke_width
 from igae_robot.images.polarity import dark_on_light
 from igae_robot.images.read import light_backgrounds
@@ -99,6 +100,7 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     if gray.ndim != 2 or gray.size == 0:
         raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
     gray = np.asarray(gray, dtype=np.float32)
+    scan = gray
     gray, around = _off_sheet(gray, invert)
     # A sheet found on its table is the image's lightest region: its paper is the border to judge by.
     dark_ink = dark_on_light(gray, True if around is not None else None) if invert is None else bool(invert)
@@ -125,6 +127,9 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     ink = _ramp(rise, min(ceiling, threshold / 2), threshold, max(ink_level, threshold + 1e-3))
     if off is not None:
         ink[off] = 0.0
+    bed = bed_strips(scan) if scanned and dark_ink else None
+    if bed is not None:  # a page narrower than the scanner's bed: the bed beside it is not ink
+        ink[bed] = 0.0
     return _fill_pinholes(_drop_specks(ink)) if scanned else ink
 
 
