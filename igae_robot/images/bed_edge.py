@@ -16,11 +16,11 @@ import numpy as np
 
 __all__ = ["bed_strips"]
 
-_ALONG = 0.9  # of the rows where the band is over a pixel deep that start with ink, at least
+_ALONG = 0.9  # of the rows where the band is over a pixel deep that start dark, at least
 _SPAN = 0.5  # of a side along which the band is over a pixel deep, at least
 _DEEPEST = 0.08  # the band's depth, at most this part of the image across it
 _TURN = 0.05  # its depth changes by at most this many pixels a row (a page turned by under 3 degrees)
-_STEADY = 0.8  # of its inked rows within _NEAR of its line, at least (the rest: ink that touches the band)
+_STEADY = 0.8  # of its dark rows within _NEAR of its line, at least (the rest: writing that touches the band)
 _NEAR = (3.0, 0.3)  # pixels, and part of the band's depth there, whichever is more
 _PAST = 2  # pixels past the line that still count as the band (its edge, blurred by the scan)
 _DARK = 0.5  # the bed is darker than this part of the paper's light
@@ -50,8 +50,8 @@ def _band_depth(side: np.ndarray) -> np.ndarray | None:
     None when that edge has no band.
 
     The band's inner edge is the page's: a straight line, slanted when the page lies turned on the glass, so
-    that the band narrows along the side and may run out before its end.  The line is fitted to the rows' runs
-    of ink from the edge, twice (the second time without the rows far off the first: ink touching the band)."""
+    that the band narrows along the side and may run out before its end.  The line is fitted to the rows' dark
+    runs from the edge, twice (the second time without the rows far off the first: writing touching the band)."""
     h, w = side.shape
     deepest = max(2, int(_DEEPEST * w))
     strip = side[:, : 2 * deepest + 1]
@@ -60,18 +60,18 @@ def _band_depth(side: np.ndarray) -> np.ndarray | None:
     # The run of bed from the edge: up to the first lighter pixel (the whole strip when there is none).
     runs = np.where(near.all(axis=1), near.shape[1], np.argmin(near, axis=1)).astype(np.float64)
     rows = np.arange(h, dtype=np.float64)
-    inked = runs > 0
-    if inked.sum() < _SPAN * h:
+    dark = runs > 0
+    if dark.sum() < _SPAN * h:
         return None
-    line = np.polyfit(rows[inked], runs[inked], 1)
-    close = inked & _on_line(runs, np.polyval(line, rows))
+    line = np.polyfit(rows[dark], runs[dark], 1)
+    close = dark & _on_line(runs, np.polyval(line, rows))
     if close.sum() < 2:
         return None
     line = np.polyfit(rows[close], runs[close], 1)
     depth = np.polyval(line, rows)
     band = depth > 1.0
-    if (abs(line[0]) > _TURN or depth.max() > deepest or band.mean() < _SPAN or inked[band].mean() < _ALONG
-            or _on_line(runs, depth)[band & inked].mean() < _STEADY):
+    if (abs(line[0]) > _TURN or depth.max() > deepest or band.mean() < _SPAN or dark[band].mean() < _ALONG
+            or _on_line(runs, depth)[band & dark].mean() < _STEADY):
         return None
     return np.where(band, np.minimum(runs, np.maximum(depth, 0.0) + _PAST), 0.0)
 

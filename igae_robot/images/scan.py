@@ -100,7 +100,7 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     if gray.ndim != 2 or gray.size == 0:
         raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
     gray = np.asarray(gray, dtype=np.float32)
-    scan = gray
+    original = gray  # before a surround is given its paper's light
     gray, around = _off_sheet(gray, invert)
     # A sheet found on its table is the image's lightest region: its paper is the border to judge by.
     dark_ink = dark_on_light(gray, True if around is not None else None) if invert is None else bool(invert)
@@ -127,7 +127,7 @@ def scan_ink(gray: np.ndarray, invert: bool | None = None) -> np.ndarray:
     ink = _ramp(rise, min(ceiling, threshold / 2), threshold, max(ink_level, threshold + 1e-3))
     if off is not None:
         ink[off] = 0.0
-    bed = bed_strips(scan) if scanned and dark_ink else None
+    bed = bed_strips(original) if scanned and dark_ink else None
     if bed is not None:  # a page narrower than the scanner's bed: the bed beside it is not ink
         ink[bed] = 0.0
     return _fill_pinholes(_drop_specks(ink)) if scanned else ink
