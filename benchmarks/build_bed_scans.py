@@ -21,13 +21,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_pages as bp  # noqa: E402
 from build_table_photos import writing  # noqa: E402
-
-from igae_robot.images.trace import median_stroke_width  # noqa: E402
 
 W, H = 1200, 1400
 
@@ -65,11 +63,7 @@ def main() -> None:
     pages = []
     for i in range(args.count):
         gray, truth, bed = scan(rng)
-        name = f"bed-{i}-{bed}"
-        Image.fromarray(gray).save(args.out / f"{name}.jpg", quality=int(rng.integers(70, 95)))
-        Image.fromarray(truth).save(args.out / f"{name}.truth.png")
-        pages.append({"name": name, "kind": "bed", "scan": f"{name}.jpg", "truth": f"{name}.truth.png", "dpi": 300,
-                      "pen_px": round(median_stroke_width(truth < 128), 2), "width": W, "height": H})
+        pages.append(bp.save_page(args.out, f"bed-{i}-{bed}", "bed", 300, gray, 255 - truth, {"jpeg": int(rng.integers(70, 95))}))
     (args.out / "pages.json").write_text(json.dumps(pages, indent=1))
     print(f"{len(pages)} scans in {args.out}")
 

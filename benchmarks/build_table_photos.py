@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from igae_robot.images.trace import median_stroke_width
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_pages as bp  # noqa: E402
 
 W, H = 1200, 1400
 SURFACES = {"black": 0.06, "grey": 0.25, "green": 0.2, "blue": 0.18, "mid": 0.42, "wood": 0.3}  # their light
@@ -90,11 +92,7 @@ def main() -> None:
     pages = []
     for i in range(args.count):
         gray, truth, surface = photo(rng)
-        name = f"table-{i}-{surface}"
-        Image.fromarray(gray).save(args.out / f"{name}.jpg", quality=int(rng.integers(60, 92)))
-        Image.fromarray(truth).save(args.out / f"{name}.truth.png")
-        pages.append({"name": name, "kind": "table", "scan": f"{name}.jpg", "truth": f"{name}.truth.png", "dpi": 300,
-                      "pen_px": round(median_stroke_width(truth < 128), 2), "width": W, "height": H})
+        pages.append(bp.save_page(args.out, f"table-{i}-{surface}", "table", 300, gray, 255 - truth, {"jpeg": int(rng.integers(60, 92))}))
     (args.out / "pages.json").write_text(json.dumps(pages, indent=1))
     print(f"{len(pages)} photos in {args.out}")
 

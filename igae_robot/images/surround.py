@@ -19,7 +19,8 @@ How the surround is told (:func:`find_surround`), on a copy shrunk to ``_SIDE`` 
 
 The surround is then given the light of the nearest paper (the page reads as if it lay on more of itself), and
 no ink is read on it, nor on the band where the edge's blur meets the paper.  A strip narrower than the edges
-(a scanner's bed showing down one side, ~20 px) is not found: it stays ink.  Measured 2026-12-03, pixel IoU of
+(a scanner's bed showing down one side, ~20 px) is not found here: :mod:`~igae_robot.images.bed_edge` looks
+for it at full resolution.  Measured 2026-12-03, pixel IoU of
 the ink read: build_unseen_pages.py's 49 held-out table photos 0.440 -> 0.922 (mean), and 28 of the 30 photos
 of ``benchmarks/build_table_photos.py --seed 202`` (other surfaces, turns, shadows) 0.258 -> 0.783, none worse;
 529 other built pages bit for bit the same.  See the README ("Scans as they come").
